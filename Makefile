@@ -1,0 +1,32 @@
+# Two commands do all set-up on a fresh machine with only Python 3.10+:
+#   make lab    -> virtual environment in .venv, then JupyterLab on lesson 00
+#   make test   -> virtual environment in .venv, then every test (engine, notebooks, browser)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: lab test test-fast test-notebooks test-browser test-binder bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 tests --ignore=tests/browser
+	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+	$(BIN)/python -m pytest -q -m browser tests/browser
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 tests --ignore=tests/browser
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache

@@ -1,0 +1,61 @@
+"""What the Kinesis and Firehose clients share: validation, error translation, response metadata."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from kinesislab.api.errors import ServiceError, client_exceptions, make_client_error
+from kinesislab.api.registry import operations, snake_case
+from kinesislab.api.validation import validate_request
+
+if TYPE_CHECKING:
+    from kinesislab.simulator import Simulator
+
+
+class SimulatedClient:
+    """Base of the boto3-shaped clients. Subclasses set ``service_name``."""
+
+    service_name = ""
+
+    def __init__(self, sim: "Simulator"):
+        self.sim = sim
+        self.exceptions = client_exceptions(self.service_name)
+        self._request_counter = 0
+
+    def __repr__(self) -> str:
+        return f"<kinesislab {self.service_name} client, virtual time {self.sim.now.isoformat()}>"
+
+    def _request_id(self) -> str:
+        # Deterministic (seed + call count) and independent of the simulation's random stream.
+        self._request_counter += 1
+        return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{self.service_name}/{self.sim.seed}/{self._request_counter}"))
+
+    def _invoke(self, operation_name: str, params: dict) -> dict:
+        validate_request(self.service_name, operation_name, params)
+        handler = operations(self.service_name)[operation_name]
+        try:
+            response = handler(self, params)
+        except ServiceError as error:
+            raise make_client_error(self.service_name, error, operation_name) from None
+        response["ResponseMetadata"] = {
+            "RequestId": self._request_id(), "HTTPStatusCode": 200, "HTTPHeaders": {}, "RetryAttempts": 0}
+        return response
+
+    def can_paginate(self, operation_name: str) -> bool:
+        return False
+
+    @classmethod
+    def install_operations(cls) -> None:
+        """Give the class one method per registered operation (so Tab completion lists them)."""
+        for operation_name in operations(cls.service_name):
+            method_name = snake_case(operation_name)
+
+            def method(self, _name=operation_name, **params):
+                return self._invoke(_name, params)
+
+            method.__name__ = method_name
+            method.__qualname__ = f"{cls.__name__}.{method_name}"
+            method.__doc__ = (f"{operation_name}, as boto3's ``{cls.service_name}`` client: same keyword "
+                              f"parameters, response and exceptions, in virtual time.")
+            setattr(cls, method_name, method)

@@ -1,0 +1,378 @@
+"""A data stream: status, capacity mode, shards and their lineage, writes, and resharding.
+
+Every rule here raises :class:`~kinesislab.api.errors.ServiceError` with the service's error
+code *before* changing anything, so a failed call never half-applies.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
+
+import numpy as np
+
+from kinesislab.api.errors import ServiceError
+from kinesislab.engine.hashing import HashKeyRange, even_split, hash_key
+from kinesislab.engine.ondemand import OnDemandScaler
+from kinesislab.engine.sequence import make_sequence_number
+from kinesislab.engine.shard import Record, Shard
+from kinesislab.engine.throughput import ReadBudget, WriteBudget
+from kinesislab.engine.usage import UsageMeter
+from kinesislab.limits import KiB
+
+if TYPE_CHECKING:
+    from kinesislab.simulator import Simulator
+
+DAY_SECONDS = 86_400.0
+
+
+@dataclass
+class Consumer:
+    """A registered enhanced fan-out consumer."""
+
+    name: str
+    arn: str
+    created_seconds: float
+    status: str = "CREATING"
+    #: shard id -> virtual time of the last successful SubscribeToShard.
+    last_subscribed: dict[str, float] = field(default_factory=dict)
+    #: shard id -> the live subscription's EventStream (a newer one replaces it).
+    subscriptions: dict[str, object] = field(default_factory=dict)
+
+
+class Stream:
+    """One Kinesis data stream in a simulator's account."""
+
+    def __init__(self, env: "Simulator", name: str, shard_count: int, mode: str,
+                 max_record_size_kib: int, tags: dict[str, str] | None = None):
+        self.env = env
+        limits = env.limits
+        self.name = name
+        self.created_seconds = env.clock.time
+        self.arn = f"arn:aws:kinesis:{env.region}:{env.account_id}:stream/{name}"
+        digest = hashlib.sha256(f"{self.arn}/{self.created_seconds}".encode()).hexdigest()
+        self.stream_id = f"{digest[:20]}-{digest[20:23]}"
+        #: "USER_PARTITION_KEY" (the default) or "AUTO" (on-demand only; keys ignored for placement).
+        self.record_distribution = "USER_PARTITION_KEY"
+        self.warm_throughput_mibps: int | None = None
+        self.status = "CREATING"
+        self.mode = mode
+        self.retention_hours = limits.default_retention_hours
+        self.max_record_size_kib = max_record_size_kib
+        self.tags: dict[str, str] = dict(tags or {})
+        self.enhanced_metrics: set[str] = set()
+        self.consumers: dict[str, Consumer] = {}
+        self.shards: dict[str, Shard] = {}
+        self._next_index = 0
+        self._sequence_counter = 0
+        self._routing: tuple[list[int], list[Shard]] | None = None
+        self.update_shard_count_times: list[float] = []
+        self.mode_switch_times: list[float] = []
+        self.write_budget = WriteBudget(
+            limits.shard_write_bytes_per_second, limits.shard_write_records_per_second,
+            self._byte_tank(), limits.shard_write_records_per_second * limits.write_burst_seconds)
+        self.read_budget = ReadBudget(limits.shard_read_bytes_per_second, limits.shard_get_records_calls_per_second)
+        self.usage = UsageMeter(self)
+        # Offered (accepted + throttled) demand of the current whole second, for on-demand scaling.
+        self._demand_second: int | None = None
+        self._demand_bytes = 0.0
+        self._demand_records = 0.0
+        self._shard_demand_bytes: dict[str, float] = {}
+        self.demand_since_scaling: dict[str, float] = {}
+        self._iterator_calls: dict[str, tuple[int, int]] = {}
+        for hash_range in even_split(shard_count):
+            self._new_shard(hash_range)
+        self.scaler: OnDemandScaler | None = OnDemandScaler(self) if mode == "ON_DEMAND" else None
+
+    # ------------------------------------------------------------------ identity and state
+    def __repr__(self) -> str:
+        return f"<Stream {self.name} {self.status} {self.mode} open_shards={len(self.open_shards())}>"
+
+    def _byte_tank(self) -> float:
+        limits = self.env.limits
+        return max(limits.shard_write_bytes_per_second * limits.write_burst_seconds,
+                   self.max_record_size_kib * KiB)
+
+    @property
+    def max_record_size_bytes(self) -> int:
+        return self.max_record_size_kib * KiB
+
+    def require_status(self, *allowed: str) -> None:
+        """ResourceInUseException unless the stream is in one of ``allowed``."""
+        if self.status not in allowed:
+            raise ServiceError("ResourceInUseException",
+                               f"Stream {self.name} under account {self.env.account_id} not ACTIVE, "
+                               f"instead in state {self.status}")
+
+    def set_status_for(self, status: str, seconds: float, then: str = "ACTIVE", action=None) -> None:
+        """Enter ``status`` now; after ``seconds`` of virtual time run ``action`` and enter ``then``."""
+        self.status = status
+
+        def finish() -> None:
+            if self.status != status:
+                return
+            if action is not None:
+                action()
+            self.status = then
+
+        self.env.clock.schedule_in(seconds, finish)
+
+    # ------------------------------------------------------------------ shards
+    def _new_shard(self, hash_range: HashKeyRange, parent: str | None = None, adjacent_parent: str | None = None) -> Shard:
+        now = self.env.clock.time
+        index = self._next_index
+        self._next_index += 1
+        slot = self.write_budget.add_slot()
+        self.read_budget.add_slot()
+        shard = Shard(index=index, slot=slot, hash_key_range=hash_range, created_seconds=now,
+                      starting_sequence_number=make_sequence_number(int(now), index, self._sequence_counter, int(now)),
+                      parent_shard_id=parent, adjacent_parent_shard_id=adjacent_parent)
+        self.shards[shard.shard_id] = shard
+        self._routing = None
+        return shard
+
+    def open_shards(self) -> list[Shard]:
+        """Open shards sorted by starting hash key (they cover the key space with no gaps)."""
+        return self._routing_table()[1]
+
+    def _routing_table(self) -> tuple[list[int], list[Shard]]:
+        if self._routing is None:
+            opened = sorted((s for s in self.shards.values() if s.is_open), key=lambda s: s.hash_key_range.starting)
+            self._routing = ([s.hash_key_range.starting for s in opened], opened)
+        return self._routing
+
+    def shard_for_hash_key(self, key: int) -> Shard:
+        """The open shard whose range holds ``key``."""
+        starts, opened = self._routing_table()
+        return opened[bisect.bisect_right(starts, key) - 1]
+
+    def live_shards(self) -> list[Shard]:
+        """Shards not yet expired: open ones and closed ones still within retention, by index."""
+        self.expire_closed_shards()
+        return sorted(self.shards.values(), key=lambda s: s.index)
+
+    def get_shard(self, shard_id: str) -> Shard:
+        self.expire_closed_shards()
+        shard = self.shards.get(shard_id)
+        if shard is None:
+            raise ServiceError("ResourceNotFoundException",
+                               f"Could not find shard {shard_id} in stream {self.name} under account {self.env.account_id}.")
+        return shard
+
+    def expire_closed_shards(self) -> None:
+        """Closed shards disappear once everything in them is past retention (facts §4)."""
+        horizon = self.env.clock.time - self.retention_hours * 3600
+        for shard_id in [sid for sid, s in self.shards.items()
+                         if not s.is_open and s.closed_seconds is not None and s.closed_seconds < horizon]:
+            del self.shards[shard_id]
+
+    def trim(self) -> None:
+        """Drop records older than the retention period from every shard."""
+        cutoff = self.env.clock.time - self.retention_hours * 3600
+        for shard in self.shards.values():
+            if shard.arrivals and shard.arrivals[0] < cutoff:
+                shard.trim_before(cutoff)
+
+    def next_sequence_number(self, shard: Shard) -> int:
+        self._sequence_counter += 1
+        now = int(self.env.clock.time)
+        return make_sequence_number(int(shard.created_seconds), shard.index, self._sequence_counter, now)
+
+    # ------------------------------------------------------------------ writes
+    def record_size(self, partition_key: str, data: bytes) -> int:
+        """Bytes a record counts against the limits: data plus the UTF-8 partition key (facts §1)."""
+        return len(data) + len(partition_key.encode("utf-8"))
+
+    def route(self, partition_key: str, explicit_hash_key: int | None) -> Shard:
+        """The open shard a record goes to: by explicit hash key, else by the key's MD5; with
+        RecordDistributionStrategy AUTO the service places records itself (here: uniformly at random)."""
+        if self.record_distribution == "AUTO":
+            opened = self.open_shards()
+            return opened[int(self.env.rng.integers(len(opened)))]
+        return self.shard_for_hash_key(hash_key(partition_key) if explicit_hash_key is None else explicit_hash_key)
+
+    def iterator_call_allowed(self, shard: Shard) -> bool:
+        """GetShardIterator's 5 calls per second per shard (facts §1)."""
+        second = math.floor(self.env.clock.time)
+        last_second, calls = self._iterator_calls.get(shard.shard_id, (second, 0))
+        if last_second != second:
+            calls = 0
+        if calls >= self.env.limits.get_shard_iterator_calls_per_second:
+            return False
+        self._iterator_calls[shard.shard_id] = (second, calls + 1)
+        return True
+
+    def _roll_demand(self) -> None:
+        """Close the demand tally of a finished second (feeds on-demand scaling)."""
+        second = math.floor(self.env.clock.time)
+        if self._demand_second is not None and second != self._demand_second:
+            if self.scaler is not None and (self._demand_bytes or self._demand_records):
+                self.scaler.record_demand(self._demand_second, self._demand_bytes, self._demand_records)
+            for shard_id, offered in self._shard_demand_bytes.items():
+                if offered > self.demand_since_scaling.get(shard_id, 0.0):
+                    self.demand_since_scaling[shard_id] = offered
+            self._demand_bytes = self._demand_records = 0.0
+            self._shard_demand_bytes.clear()
+        self._demand_second = second
+
+    def offer(self, shard: Shard, size_bytes: int) -> bool:
+        """Ask ``shard``'s write budget for one record; counts demand whatever the answer."""
+        self.write_budget.refill(self.env.clock.time)
+        self._roll_demand()
+        self._demand_bytes += size_bytes
+        self._demand_records += 1
+        self._shard_demand_bytes[shard.shard_id] = self._shard_demand_bytes.get(shard.shard_id, 0.0) + size_bytes
+        return self.write_budget.try_take(shard.slot, size_bytes)
+
+    def offer_counts(self, shards: list[Shard], counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`offer` for the scenario runner: ``counts[i]`` records of ``sizes[i]``
+        bytes to ``shards[i]``, served in order. Returns accepted counts."""
+        self.write_budget.refill(self.env.clock.time)
+        self._roll_demand()
+        offered_bytes = counts * sizes
+        self._demand_bytes += float(offered_bytes.sum())
+        self._demand_records += float(counts.sum())
+        for shard, offered in zip(shards, offered_bytes):
+            self._shard_demand_bytes[shard.shard_id] = self._shard_demand_bytes.get(shard.shard_id, 0.0) + float(offered)
+        slots = np.fromiter((s.slot for s in shards), dtype=np.int64, count=len(shards))
+        return self.write_budget.take_counts(slots, counts, sizes)
+
+    def store(self, shard: Shard, partition_key: str, data: bytes, size_bytes: int,
+              explicit_hash_key: int | None) -> Record:
+        """Append an accepted record to its shard and give it a sequence number."""
+        record = Record(sequence_number=self.next_sequence_number(shard), data=data, partition_key=partition_key,
+                        arrival_seconds=self.env.clock.time, size_bytes=size_bytes, explicit_hash_key=explicit_hash_key)
+        shard.append(record)
+        return record
+
+    # ------------------------------------------------------------------ resharding
+    def apply_split(self, parent: Shard, new_starting_hash_key: int) -> tuple[Shard, Shard]:
+        """Close ``parent`` and open its two children (no checks: callers validate first)."""
+        self.usage.account_time()
+        low, high = parent.hash_key_range.split_at(new_starting_hash_key)
+        self._close(parent)
+        children = (self._new_shard(low, parent=parent.shard_id), self._new_shard(high, parent=parent.shard_id))
+        parent.child_shard_ids = [c.shard_id for c in children]
+        return children
+
+    def apply_merge(self, first: Shard, second: Shard) -> Shard:
+        """Close two adjacent shards and open their merged child (no checks)."""
+        self.usage.account_time()
+        lower, upper = sorted((first, second), key=lambda s: s.hash_key_range.starting)
+        self._close(first)
+        self._close(second)
+        child = self._new_shard(HashKeyRange(lower.hash_key_range.starting, upper.hash_key_range.ending),
+                                parent=first.shard_id, adjacent_parent=second.shard_id)
+        first.child_shard_ids = [child.shard_id]
+        second.child_shard_ids = [child.shard_id]
+        return child
+
+    def _close(self, shard: Shard) -> None:
+        self._sequence_counter += 1
+        now = self.env.clock.time
+        shard.ending_sequence_number = make_sequence_number(
+            int(shard.created_seconds), shard.index, self._sequence_counter, int(now))
+        shard.closed_seconds = now
+        self._routing = None
+
+    def validate_split(self, shard_id: str, new_starting_hash_key: int) -> Shard:
+        self.require_provisioned("SplitShard")
+        self.require_status("ACTIVE")
+        shard = self.get_shard(shard_id)
+        if not shard.is_open:
+            raise ServiceError("InvalidArgumentException",
+                               f"Shard {shard_id} in stream {self.name} under account {self.env.account_id} "
+                               f"has already been merged or split, and thus is not eligible for merging or splitting.")
+        rng = shard.hash_key_range
+        if not (rng.starting + 1 <= new_starting_hash_key <= rng.ending):
+            raise ServiceError("InvalidArgumentException",
+                               f"NewStartingHashKey {new_starting_hash_key} used in SplitShard() on shard {shard_id} "
+                               f"in stream {self.name} under account {self.env.account_id} is not both greater than "
+                               f"one plus the shard's StartingHashKey {rng.starting} and less than the shard's "
+                               f"EndingHashKey {rng.ending}.")
+        self.env.require_shard_quota(1)
+        return shard
+
+    def validate_merge(self, shard_id: str, adjacent_shard_id: str) -> tuple[Shard, Shard]:
+        self.require_provisioned("MergeShards")
+        self.require_status("ACTIVE")
+        first, second = self.get_shard(shard_id), self.get_shard(adjacent_shard_id)
+        for shard in (first, second):
+            if not shard.is_open:
+                raise ServiceError("InvalidArgumentException",
+                                   f"Shard {shard.shard_id} in stream {self.name} under account {self.env.account_id} "
+                                   f"has already been merged or split, and thus is not eligible for merging or splitting.")
+        if shard_id == adjacent_shard_id or not first.hash_key_range.adjacent_to(second.hash_key_range):
+            raise ServiceError("InvalidArgumentException",
+                               f"Shards {shard_id} and {adjacent_shard_id} in stream {self.name} under account "
+                               f"{self.env.account_id} are not an adjacent pair of shards eligible for merging")
+        return first, second
+
+    def require_provisioned(self, operation: str) -> None:
+        if self.mode != "PROVISIONED":
+            raise ServiceError("ValidationException",
+                               f"{operation} is only supported for data streams with the provisioned capacity mode. "
+                               f"Stream {self.name} under account {self.env.account_id} is ON_DEMAND.")
+
+    def validate_update_shard_count(self, target: int) -> None:
+        limits = self.env.limits
+        self.require_provisioned("UpdateShardCount")
+        self.require_status("ACTIVE")
+        current = len(self.open_shards())
+        now = self.env.clock.time
+        recent = [t for t in self.update_shard_count_times if t > now - DAY_SECONDS]
+        if len(recent) >= limits.update_shard_count_calls_per_24h:
+            raise ServiceError("LimitExceededException",
+                               f"Stream {self.name} under account {self.env.account_id} has already been scaled "
+                               f"{len(recent)} times in the last 24 hours; the limit is "
+                               f"{limits.update_shard_count_calls_per_24h} per rolling 24-hour period.")
+        if target > current * limits.update_shard_count_max_factor:
+            raise ServiceError("LimitExceededException",
+                               f"UpdateShardCount cannot scale stream {self.name} above "
+                               f"{int(current * limits.update_shard_count_max_factor)} shards (double its "
+                               f"{current} open shards) in one call; requested {target}.")
+        if target * limits.update_shard_count_max_factor < current:
+            raise ServiceError("LimitExceededException",
+                               f"UpdateShardCount cannot scale stream {self.name} below "
+                               f"{math.ceil(current / limits.update_shard_count_max_factor)} shards (half its "
+                               f"{current} open shards) in one call; requested {target}.")
+        if target > limits.update_shard_count_max_shards:
+            raise ServiceError("LimitExceededException",
+                               f"UpdateShardCount cannot scale stream {self.name} above "
+                               f"{limits.update_shard_count_max_shards} shards.")
+        self.env.require_shard_quota(max(0, target - current))
+
+    def apply_uniform_scaling(self, target: int) -> None:
+        """Reach ``target`` evenly sized open shards by splits then merges, as the service does
+        (short-lived intermediate shards included)."""
+        current = self.open_shards()
+        existing_starts = {s.hash_key_range.starting for s in current}
+        tolerance = (2**128 // target) // 1_000_000
+        boundaries = []
+        for hash_range in even_split(target)[1:]:
+            near = [b for b in existing_starts if abs(b - hash_range.starting) <= tolerance]
+            boundaries.append(near[0] if near else hash_range.starting)
+        for boundary in boundaries:
+            shard = self.shard_for_hash_key(boundary)
+            if shard.hash_key_range.starting != boundary:
+                self.apply_split(shard, boundary)
+        starts = [0] + boundaries
+        ends = [b - 1 for b in boundaries] + [2**128 - 1]
+        for start, end in zip(starts, ends):
+            pieces = [s for s in self.open_shards() if start <= s.hash_key_range.starting <= end]
+            merged = pieces[0]
+            for piece in pieces[1:]:
+                merged = self.apply_merge(merged, piece)
+
+    # ------------------------------------------------------------------ capacity mode
+    def switch_mode(self, mode: str) -> None:
+        self.usage.account_time()
+        self.mode = mode
+        self.scaler = OnDemandScaler(self) if mode == "ON_DEMAND" else None
+
+    def iter_records_by_shard(self) -> Iterable[tuple[Shard, list[Record]]]:
+        for shard in self.live_shards():
+            yield shard, shard.records

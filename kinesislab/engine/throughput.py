@@ -1,0 +1,147 @@
+"""Per-shard throughput budgets: token buckets in virtual time, one slot per shard.
+
+Write budget (facts §1): each shard has a byte bucket and a record bucket. At every whole
+virtual second each bucket gains one second of its rate, capped at its capacity. The capacity
+is one second of rate (``Limits.write_burst_seconds``), so within any whole second a shard admits
+at most 1 MiB and 1,000 records: that is what CloudWatch's per-second view of a shard shows, and
+it makes "no shard above its limit in any second" exact. A stream whose maximum record size was
+raised above 1 MiB gets a byte tank as large as its largest record (the service's large-record
+"capacity tank", LARGE): bursts up to 10 MiB, averaging 1 MiB/s.
+
+Read budget (facts §1): 5 GetRecords calls per second per shard and 2 MiB/s per shard shared
+by every polling consumer. A call is admitted while the byte bucket is above zero and returns up
+to 10 MiB, which may drive the bucket negative: the debt is repaid at 2 MiB/s, so after a 10 MiB
+read the next calls are throttled for the following 5 seconds, as the GetRecords documentation
+says, without a separate rule.
+
+Both the record-level client (scalar methods) and the scenario runner (vectorised methods) use
+these classes on the same stream, so there is one implementation of the limits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class WriteBudget:
+    """Byte and record buckets for every shard of one stream (index = shard slot)."""
+
+    def __init__(self, bytes_per_second: float, records_per_second: float,
+                 bytes_capacity: float, records_capacity: float):
+        self.bytes_per_second = float(bytes_per_second)
+        self.records_per_second = float(records_per_second)
+        self.bytes_capacity = float(bytes_capacity)
+        self.records_capacity = float(records_capacity)
+        self.bytes_tokens = np.zeros(0)
+        self.records_tokens = np.zeros(0)
+        self.second: int | None = None
+
+    def add_slot(self) -> int:
+        """A new shard starts with full buckets; returns its slot."""
+        self.bytes_tokens = np.append(self.bytes_tokens, self.bytes_capacity)
+        self.records_tokens = np.append(self.records_tokens, self.records_capacity)
+        return len(self.bytes_tokens) - 1
+
+    def set_bytes_capacity(self, bytes_capacity: float) -> None:
+        """Change the byte tank (UpdateMaxRecordSize); tokens above the new cap are dropped."""
+        self.bytes_capacity = float(bytes_capacity)
+        np.minimum(self.bytes_tokens, self.bytes_capacity, out=self.bytes_tokens)
+
+    def refill(self, now: float) -> None:
+        """Add the rate for every whole second boundary crossed since the last refill."""
+        second = math.floor(now)
+        if self.second is None:
+            self.second = second
+            return
+        elapsed = second - self.second
+        if elapsed <= 0:
+            return
+        self.second = second
+        np.minimum(self.bytes_tokens + elapsed * self.bytes_per_second, self.bytes_capacity, out=self.bytes_tokens)
+        np.minimum(self.records_tokens + elapsed * self.records_per_second, self.records_capacity,
+                   out=self.records_tokens)
+
+    def try_take(self, slot: int, size_bytes: int) -> bool:
+        """Admit one record of ``size_bytes`` on shard ``slot`` if both buckets allow it."""
+        if self.records_tokens[slot] >= 1 and self.bytes_tokens[slot] >= size_bytes:
+            self.records_tokens[slot] -= 1
+            self.bytes_tokens[slot] -= size_bytes
+            return True
+        return False
+
+    def take_counts(self, slots: np.ndarray, counts: np.ndarray, size_bytes: np.ndarray) -> np.ndarray:
+        """Admit as many of ``counts[i]`` records of ``size_bytes[i]`` on ``slots[i]`` as fit.
+
+        Groups are served in array order, each group first-come-first-served, exactly as the
+        record-level path serves the same records one by one in that order. Returns the
+        accepted count per group (int64).
+        """
+        accepted = np.zeros(len(slots), dtype=np.int64)
+        # Groups on different shards are independent; groups sharing a shard must be served in
+        # order, so process one "layer" of first-occurrences at a time (usually one layer).
+        order = np.arange(len(slots))
+        remaining = order
+        while len(remaining):
+            layer_slots, first = np.unique(slots[remaining], return_index=True)
+            chosen = remaining[np.sort(first)]
+            s = slots[chosen]
+            size = size_bytes[chosen].astype(np.float64)
+            by_records = np.floor(self.records_tokens[s])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                by_bytes = np.where(size > 0, np.floor(self.bytes_tokens[s] / np.where(size > 0, size, 1)), np.inf)
+            fit = np.minimum(np.minimum(by_records, by_bytes), counts[chosen]).astype(np.int64)
+            fit = np.maximum(fit, 0)
+            accepted[chosen] = fit
+            self.records_tokens[s] -= fit
+            self.bytes_tokens[s] -= fit * size
+            mask = np.ones(len(remaining), dtype=bool)
+            mask[np.sort(first)] = False
+            remaining = remaining[mask]
+        return accepted
+
+
+class ReadBudget:
+    """GetRecords calls and bytes for every shard of one stream (shared by polling consumers)."""
+
+    def __init__(self, bytes_per_second: float, calls_per_second: int):
+        self.bytes_per_second = float(bytes_per_second)
+        self.calls_per_second = int(calls_per_second)
+        self.bytes_tokens = np.zeros(0)
+        self.calls_tokens = np.zeros(0, dtype=np.int64)
+        self.second: int | None = None
+
+    def add_slot(self) -> int:
+        """A new shard starts with a full second of read budget; returns its slot."""
+        self.bytes_tokens = np.append(self.bytes_tokens, self.bytes_per_second)
+        self.calls_tokens = np.append(self.calls_tokens, self.calls_per_second)
+        return len(self.bytes_tokens) - 1
+
+    def refill(self, now: float) -> None:
+        """Calls reset at each whole second; the byte bucket repays debt at its rate, capped at one second."""
+        second = math.floor(now)
+        if self.second is None:
+            self.second = second
+            return
+        elapsed = second - self.second
+        if elapsed <= 0:
+            return
+        self.second = second
+        np.minimum(self.bytes_tokens + elapsed * self.bytes_per_second, self.bytes_per_second, out=self.bytes_tokens)
+        self.calls_tokens[:] = self.calls_per_second
+
+    def admit_call(self, slot: int) -> bool:
+        """Whether a GetRecords call on ``slot`` may run now (it then counts against the 5/s)."""
+        if self.calls_tokens[slot] >= 1 and self.bytes_tokens[slot] > 0:
+            self.calls_tokens[slot] -= 1
+            return True
+        return False
+
+    def charge(self, slot: int, size_bytes: int) -> None:
+        """Record bytes returned by an admitted call (may leave the bucket in debt)."""
+        self.bytes_tokens[slot] -= size_bytes
+
+    def available_bytes(self, slot: int) -> float:
+        """Bytes the shard can still serve this second before going into debt (>= 0)."""
+        return max(0.0, float(self.bytes_tokens[slot]))

@@ -1,0 +1,161 @@
+"""Every service limit the engine enforces, each in exactly one place, with its source.
+
+Source tags refer to ``reference/kinesis-facts.md`` (the course's fact sheet):
+BC-K botocore's Kinesis model, Q-NOW the current quotas page, Q-2022 the 2022 quotas page,
+MODE-NOW the capacity-mode page, EFO-NOW the enhanced fan-out page, LARGE / BLOG-LR the
+large-records announcement, KL kinesalite, KM kinesis-mock. ``CHOSEN`` marks a value the
+documentation leaves open (UNCONFIRMED in the fact sheet) and the engine picks; the field's
+comment says why.
+
+A :class:`Limits` is frozen; a simulator gets one from :func:`limits_for_region` and lessons
+derive "what if" variants with :func:`dataclasses.replace` or :meth:`Limits.override`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+
+#: Regions with the largest default quotas (Q-NOW: 20,000 shards, 10 GB/s on-demand write).
+LARGEST_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+
+
+def _limit(value, source: str, unit: str = ""):
+    return field(default=value, metadata={"source": source, "unit": unit})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The numbers the engine enforces. Units are in the field names or the ``unit`` metadata."""
+
+    region: str = _limit("us-east-1", "CHOSEN", "AWS Region name")
+
+    # --- Write side, per shard (provisioned and on-demand alike) -------------------------------
+    shard_write_bytes_per_second: int = _limit(1 * MiB, "Q-NOW, BC-K", "bytes/s")
+    shard_write_records_per_second: int = _limit(1000, "Q-NOW, BC-K", "records/s")
+    # Token-bucket capacity as a multiple of one second of the byte rate. CHOSEN: 1 second, so
+    # every whole virtual second admits at most the per-second limit (what CloudWatch's
+    # per-second view shows). Streams with records above 1 MiB get a larger byte tank (LARGE).
+    write_burst_seconds: float = _limit(1.0, "CHOSEN", "seconds of rate")
+    default_max_record_size_kib: int = _limit(1024, "BC-K, LARGE", "KiB")
+    min_max_record_size_kib: int = _limit(1024, "BC-K", "KiB")
+    max_max_record_size_kib: int = _limit(10240, "BC-K, LARGE", "KiB")
+    put_records_max_entries: int = _limit(500, "BC-K", "records per call")
+    put_records_max_request_bytes: int = _limit(10 * MiB, "BC-K, Q-NOW, BLOG-LR", "bytes per call")
+
+    # --- Read side, shared-throughput (GetRecords) consumers ------------------------------------
+    shard_read_bytes_per_second: int = _limit(2 * MiB, "Q-NOW, BC-K", "bytes/s")
+    shard_get_records_calls_per_second: int = _limit(5, "Q-NOW, BC-K", "calls/s")
+    get_records_max_bytes: int = _limit(10 * MiB, "BC-K, Q-NOW", "bytes per call")
+    get_records_max_records: int = _limit(10_000, "BC-K, Q-NOW", "records per call")
+    # After a call that returned get_records_max_bytes, calls in the next 5 s are throttled.
+    get_records_large_call_penalty_seconds: float = _limit(5.0, "BC-K GetRecords", "seconds")
+    iterator_lifetime_seconds: float = _limit(300.0, "BC-K GetShardIterator, Q-NOW", "seconds")
+    get_shard_iterator_calls_per_second: int = _limit(5, "BC-K", "calls/s per shard")
+    # Average propagation delay put -> reader (EFO-NOW table); used for end-to-end latency.
+    polling_propagation_ms: float = _limit(200.0, "EFO-NOW", "ms (one consumer)")
+    efo_propagation_ms: float = _limit(70.0, "EFO-NOW", "ms")
+
+    # --- Retention ---------------------------------------------------------------------------
+    default_retention_hours: int = _limit(24, "BC-K, Q-NOW", "hours")
+    min_retention_hours: int = _limit(24, "BC-K, Q-NOW", "hours")
+    max_retention_hours: int = _limit(8760, "BC-K, Q-NOW", "hours")
+
+    # --- Stream lifecycle and resharding ------------------------------------------------------
+    # CHOSEN: how long CREATING / UPDATING / DELETING last in virtual time. AWS gives no figure;
+    # "a few seconds" to tens of seconds is what users report. kinesis-mock uses 0.5 s (KM).
+    stream_creating_seconds: float = _limit(5.0, "CHOSEN", "seconds")
+    stream_updating_seconds: float = _limit(5.0, "CHOSEN", "seconds")
+    stream_deleting_seconds: float = _limit(5.0, "CHOSEN", "seconds")
+    max_streams_creating: int = _limit(5, "Q-NOW", "streams")
+    update_shard_count_calls_per_24h: int = _limit(10, "BC-K UpdateShardCount", "calls per rolling 24 h")
+    update_shard_count_max_factor: float = _limit(2.0, "BC-K UpdateShardCount", "x current open shards")
+    update_shard_count_max_shards: int = _limit(10_000, "BC-K UpdateShardCount", "shards per stream")
+    tags_per_stream: int = _limit(50, "BC-K", "tags")
+
+    # --- Account quotas -----------------------------------------------------------------------
+    # Q-NOW: 20,000 shards in the largest Regions, "1,000 or 6,000" elsewhere; CHOSEN 6,000.
+    account_shard_quota: int = _limit(20_000, "Q-NOW", "shards (provisioned)")
+    on_demand_stream_quota: int = _limit(50, "Q-NOW", "on-demand streams")
+
+    # --- On-demand capacity mode ---------------------------------------------------------------
+    on_demand_initial_shards: int = _limit(4, "Q-NOW (4 MB/s), BLOG-LR (4 shards)", "shards")
+    on_demand_headroom_factor: float = _limit(2.0, "MODE-NOW", "x previous peak")
+    on_demand_peak_lookback_seconds: float = _limit(30 * 86400.0, "MODE-NOW", "seconds (30 days)")
+    # Traffic that more than doubles the peak within this window is throttled while capacity
+    # catches up; the engine makes new capacity available this long after a peak is seen.
+    on_demand_scale_up_seconds: float = _limit(15 * 60.0, "MODE-NOW", "seconds")
+    on_demand_split_threshold_bytes_per_second: int = _limit(500 * KiB, "MODE-NOW", "bytes/s (500 KB/s)")
+    on_demand_max_write_bytes_per_second: int = _limit(10 * GiB, "Q-NOW (largest Regions)", "bytes/s")
+    update_stream_mode_calls_per_24h: int = _limit(2, "Q-NOW, MODE-NOW", "switches per rolling 24 h")
+
+    # --- Enhanced fan-out ---------------------------------------------------------------------
+    efo_consumers_per_stream: int = _limit(20, "EFO-NOW, Q-NOW (50 with On-demand Advantage)", "consumers")
+    efo_consumers_creating: int = _limit(5, "BC-K, EFO-NOW", "consumers")
+    efo_shard_bytes_per_second: int = _limit(2 * MiB, "EFO-NOW", "bytes/s per consumer per shard")
+    efo_subscription_seconds: float = _limit(300.0, "BC-K SubscribeToShard", "seconds")
+    efo_resubscribe_min_seconds: float = _limit(5.0, "BC-K SubscribeToShard", "seconds")
+    # CHOSEN: how long a consumer stays CREATING after RegisterStreamConsumer (AWS: "a few seconds").
+    efo_consumer_creating_seconds: float = _limit(5.0, "CHOSEN", "seconds")
+
+    # --- Pagination ---------------------------------------------------------------------------
+    next_token_lifetime_seconds: float = _limit(300.0, "BC-K ListShards", "seconds")
+    describe_stream_max_shards: int = _limit(100, "BC-K DescribeStream", "shards per call")
+
+    def override(self, **changes) -> "Limits":
+        """A copy with some limits changed (for "what if" lessons and older defaults)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def on_demand_initial_write_bytes_per_second(self) -> int:
+        """Write capacity of a new on-demand stream: 4 MiB/s with the defaults (Q-NOW)."""
+        return self.on_demand_initial_shards * self.shard_write_bytes_per_second
+
+    @property
+    def on_demand_initial_write_records_per_second(self) -> int:
+        """4,000 records/s with the defaults: 4 shards x 1,000 (derived; see facts §5)."""
+        return self.on_demand_initial_shards * self.shard_write_records_per_second
+
+    @staticmethod
+    def source_of(name: str) -> str:
+        """The source tag of one limit, e.g. ``Limits.source_of("shard_write_records_per_second")``."""
+        return Limits.__dataclass_fields__[name].metadata["source"]
+
+    @staticmethod
+    def table() -> list[dict]:
+        """Every limit with its default, unit and source, as records for a DataFrame."""
+        defaults = Limits()
+        return [
+            {"limit": f.name, "value": getattr(defaults, f.name), "unit": f.metadata["unit"],
+             "source": f.metadata["source"]}
+            for f in dataclasses.fields(Limits)
+        ]
+
+
+def limits_for_region(region: str = "us-east-1") -> Limits:
+    """Current defaults (Q-NOW) for a Region: the largest three get 20,000 shards and 10 GiB/s
+    on-demand write; others 6,000 shards and 200 MiB/s."""
+    if region in LARGEST_REGIONS:
+        return Limits(region=region)
+    return Limits(
+        region=region,
+        account_shard_quota=6_000,
+        on_demand_max_write_bytes_per_second=200 * MiB,
+    )
+
+
+def limits_2022(region: str = "us-east-1") -> Limits:
+    """The defaults many course notes still quote (Q-2022): 500 shards per account in the largest
+    Regions and 200 elsewhere, on-demand at most 200 MiB/s write everywhere, PutRecords requests
+    up to 5 MiB, UpdateShardCount twice per 24 h."""
+    return Limits(
+        region=region,
+        account_shard_quota=500 if region in LARGEST_REGIONS else 200,
+        on_demand_max_write_bytes_per_second=200 * MiB,
+        put_records_max_request_bytes=5 * MiB,
+        update_shard_count_calls_per_24h=2,
+    )
