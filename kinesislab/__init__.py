@@ -7,6 +7,7 @@
 
 from kinesislab.limits import Limits, limits_2022, limits_for_region
 from kinesislab.simulator import Simulator
+from kinesislab.scenario import Scenario, run
 
-__all__ = ["Simulator", "Limits", "limits_for_region", "limits_2022"]
+__all__ = ["Simulator", "Scenario", "run", "Limits", "limits_for_region", "limits_2022"]
 __version__ = "0.1.0"

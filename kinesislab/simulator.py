@@ -106,10 +106,18 @@ class Simulator:
 
     def usage(self, stream_name: str):
         """What the stream used so far, for :func:`kinesislab.pricing.bill`."""
-        from kinesislab.pricing_usage import usage_of
-        return usage_of(self.stream(stream_name))
+        return self._find_stream(stream_name).usage.to_usage()
 
     def bill(self, stream_name: str, as_mode: str | None = None) -> pd.DataFrame:
         """The itemised bill of a stream so far (USD, us-east-1 prices; see :mod:`kinesislab.pricing`)."""
         from kinesislab.pricing import bill
         return bill(self.usage(stream_name), as_mode=as_mode)
+
+    def _find_stream(self, stream_name: str) -> Stream:
+        """A live stream, or the most recently deleted one of that name (its usage is still billable)."""
+        if stream_name in self.streams:
+            return self.streams[stream_name]
+        for stream in reversed(self.deleted_streams):
+            if stream.name == stream_name:
+                return stream
+        return self.stream(stream_name)

@@ -66,9 +66,13 @@ class Stream:
         self.enhanced_metrics: set[str] = set()
         self.consumers: dict[str, Consumer] = {}
         self.shards: dict[str, Shard] = {}
+        #: every shard ever created, by budget slot (slots are never reused)
+        self.shards_by_slot: list[Shard] = []
         self._next_index = 0
         self._sequence_counter = 0
         self._routing: tuple[list[int], list[Shard]] | None = None
+        #: bumped whenever a shard opens or closes (lets callers cache what depends on the shards)
+        self.topology_version = 0
         self.update_shard_count_times: list[float] = []
         self.mode_switch_times: list[float] = []
         self.write_budget = WriteBudget(
@@ -78,6 +82,7 @@ class Stream:
         self.usage = UsageMeter(self)
         # Offered (accepted + throttled) demand of the current whole second, for on-demand scaling.
         self._demand_second: int | None = None
+        self._roll_scheduled: int | None = None
         self._demand_bytes = 0.0
         self._demand_records = 0.0
         self._shard_demand_bytes: dict[str, float] = {}
@@ -131,7 +136,9 @@ class Stream:
                       starting_sequence_number=make_sequence_number(int(now), index, self._sequence_counter, int(now)),
                       parent_shard_id=parent, adjacent_parent_shard_id=adjacent_parent)
         self.shards[shard.shard_id] = shard
+        self.shards_by_slot.append(shard)
         self._routing = None
+        self.topology_version += 1
         return shard
 
     def open_shards(self) -> list[Shard]:
@@ -218,26 +225,37 @@ class Stream:
             self._shard_demand_bytes.clear()
         self._demand_second = second
 
+    def _schedule_roll(self) -> None:
+        """Close this second's demand tally when the second ends, even if no later write comes
+        (otherwise an on-demand stream would never see a peak that is followed by silence)."""
+        if self._roll_scheduled != self._demand_second:
+            self._roll_scheduled = self._demand_second
+            self.env.clock.schedule(self._demand_second + 1, self._roll_demand, priority=-2)
+
     def offer(self, shard: Shard, size_bytes: int) -> bool:
         """Ask ``shard``'s write budget for one record; counts demand whatever the answer."""
         self.write_budget.refill(self.env.clock.time)
         self._roll_demand()
+        self._schedule_roll()
         self._demand_bytes += size_bytes
         self._demand_records += 1
         self._shard_demand_bytes[shard.shard_id] = self._shard_demand_bytes.get(shard.shard_id, 0.0) + size_bytes
         return self.write_budget.try_take(shard.slot, size_bytes)
 
-    def offer_counts(self, shards: list[Shard], counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    def offer_counts(self, slots: np.ndarray, counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`offer` for the scenario runner: ``counts[i]`` records of ``sizes[i]``
-        bytes to ``shards[i]``, served in order. Returns accepted counts."""
+        bytes to the shard in slot ``slots[i]``, served in order. Returns accepted counts."""
         self.write_budget.refill(self.env.clock.time)
         self._roll_demand()
+        self._schedule_roll()
         offered_bytes = counts * sizes
         self._demand_bytes += float(offered_bytes.sum())
         self._demand_records += float(counts.sum())
-        for shard, offered in zip(shards, offered_bytes):
-            self._shard_demand_bytes[shard.shard_id] = self._shard_demand_bytes.get(shard.shard_id, 0.0) + float(offered)
-        slots = np.fromiter((s.slot for s in shards), dtype=np.int64, count=len(shards))
+        if self.scaler is not None:
+            per_slot = np.bincount(slots, weights=offered_bytes, minlength=len(self.shards_by_slot))
+            for slot in np.flatnonzero(per_slot):
+                shard_id = self.shards_by_slot[slot].shard_id
+                self._shard_demand_bytes[shard_id] = self._shard_demand_bytes.get(shard_id, 0.0) + float(per_slot[slot])
         return self.write_budget.take_counts(slots, counts, sizes)
 
     def store(self, shard: Shard, partition_key: str, data: bytes, size_bytes: int,
@@ -277,6 +295,7 @@ class Stream:
             int(shard.created_seconds), shard.index, self._sequence_counter, int(now))
         shard.closed_seconds = now
         self._routing = None
+        self.topology_version += 1
 
     def validate_split(self, shard_id: str, new_starting_hash_key: int) -> Shard:
         self.require_provisioned("SplitShard")

@@ -79,26 +79,26 @@ class WriteBudget:
         accepted count per group (int64).
         """
         accepted = np.zeros(len(slots), dtype=np.int64)
-        # Groups on different shards are independent; groups sharing a shard must be served in
-        # order, so process one "layer" of first-occurrences at a time (usually one layer).
-        order = np.arange(len(slots))
-        remaining = order
+        remaining = np.arange(len(slots))
+        # Groups on different shards are independent; groups sharing a shard are served in
+        # order, one "layer" of first occurrences at a time (one layer in the usual case).
         while len(remaining):
-            layer_slots, first = np.unique(slots[remaining], return_index=True)
-            chosen = remaining[np.sort(first)]
-            s = slots[chosen]
-            size = size_bytes[chosen].astype(np.float64)
+            layer = remaining
+            if len(remaining) > 1 and np.bincount(slots[remaining]).max() > 1:
+                _, first = np.unique(slots[remaining], return_index=True)
+                layer = remaining[np.sort(first)]
+            s = slots[layer]
+            size = size_bytes[layer].astype(np.float64)
             by_records = np.floor(self.records_tokens[s])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                by_bytes = np.where(size > 0, np.floor(self.bytes_tokens[s] / np.where(size > 0, size, 1)), np.inf)
-            fit = np.minimum(np.minimum(by_records, by_bytes), counts[chosen]).astype(np.int64)
-            fit = np.maximum(fit, 0)
-            accepted[chosen] = fit
+            with np.errstate(divide="ignore"):
+                by_bytes = np.floor(self.bytes_tokens[s] / size)  # size 0 -> inf: only records bind
+            fit = np.maximum(np.minimum(np.minimum(by_records, by_bytes), counts[layer]), 0).astype(np.int64)
+            accepted[layer] = fit
             self.records_tokens[s] -= fit
             self.bytes_tokens[s] -= fit * size
-            mask = np.ones(len(remaining), dtype=bool)
-            mask[np.sort(first)] = False
-            remaining = remaining[mask]
+            if len(layer) == len(remaining):
+                break
+            remaining = np.setdiff1d(remaining, layer, assume_unique=True)
         return accepted
 
 
@@ -142,6 +142,12 @@ class ReadBudget:
         """Record bytes returned by an admitted call (may leave the bucket in debt)."""
         self.bytes_tokens[slot] -= size_bytes
 
-    def available_bytes(self, slot: int) -> float:
-        """Bytes the shard can still serve this second before going into debt (>= 0)."""
-        return max(0.0, float(self.bytes_tokens[slot]))
+    def admit_calls(self, slots: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`admit_call`: one call on each of ``slots`` (distinct); returns admitted mask."""
+        admitted = (self.calls_tokens[slots] >= 1) & (self.bytes_tokens[slots] > 0)
+        self.calls_tokens[slots[admitted]] -= 1
+        return admitted
+
+    def charge_many(self, slots: np.ndarray, size_bytes: np.ndarray) -> None:
+        """Vectorised :meth:`charge` over distinct ``slots``."""
+        self.bytes_tokens[slots] -= size_bytes

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
+    from kinesislab.pricing import Usage
     from kinesislab.engine.stream import Stream
 
 
@@ -29,6 +32,8 @@ class UsageMeter:
         self.efo_consumer_shard_seconds: dict[str, float] = defaultdict(float)
         #: whole second (since the stream's creation) -> accepted bytes
         self.ingest_bytes_by_second: dict[int, int] = defaultdict(int)
+        #: (start, end, mode) in seconds since the stream's creation
+        self.mode_periods: list[list] = []
 
     def account_time(self) -> None:
         """Integrate time, open shards and active EFO consumers since the last call.
@@ -45,6 +50,11 @@ class UsageMeter:
         self.shard_seconds[mode] += elapsed * open_shards
         active_consumers = sum(1 for c in self.stream.consumers.values() if c.status == "ACTIVE")
         self.efo_consumer_shard_seconds[mode] += elapsed * open_shards * active_consumers
+        start, end = self._since - self.stream.created_seconds, now - self.stream.created_seconds
+        if self.mode_periods and self.mode_periods[-1][2] == mode and self.mode_periods[-1][1] == start:
+            self.mode_periods[-1][1] = end
+        else:
+            self.mode_periods.append([start, end, mode])
         self._since = now
 
     def accepted(self, size_bytes: int, count: int = 1) -> None:
@@ -56,3 +66,32 @@ class UsageMeter:
     def read(self, size_bytes: int, enhanced_fan_out: bool) -> None:
         """Count bytes delivered to a polling (GetRecords) or enhanced fan-out consumer."""
         (self.efo_bytes if enhanced_fan_out else self.get_records_bytes)[self.stream.mode] += size_bytes
+
+    def to_usage(self) -> "Usage":
+        """Everything so far as a :class:`kinesislab.pricing.Usage` (time is accounted up to now)."""
+        from kinesislab import pricing
+
+        self.account_time()
+        duration = self.stream.env.clock.time - self.stream.created_seconds
+        seconds = int(duration) + 1
+        ingest = np.zeros(seconds, dtype=np.int64)
+        for second, size in self.ingest_bytes_by_second.items():
+            if second < seconds:
+                ingest[second] += size
+        per_mode: dict[str, dict] = {name: {} for name in (
+            "records_in", "bytes_in", "put_payload_units", "on_demand_billed_bytes_in")}
+        for mode, histogram in self.record_sizes.items():
+            sizes = np.fromiter(histogram.keys(), dtype=np.int64, count=len(histogram))
+            counts = np.fromiter(histogram.values(), dtype=np.int64, count=len(histogram))
+            per_mode["records_in"][mode] = int(counts.sum())
+            per_mode["bytes_in"][mode] = int((sizes * counts).sum())
+            per_mode["put_payload_units"][mode] = pricing.put_payload_units(sizes, record_counts=counts)
+            per_mode["on_demand_billed_bytes_in"][mode] = pricing.on_demand_billed_bytes(sizes, record_counts=counts)
+        return pricing.Usage(
+            stream_name=self.stream.name,
+            mode_seconds=dict(self.mode_seconds), shard_seconds=dict(self.shard_seconds),
+            get_records_bytes=dict(self.get_records_bytes), efo_bytes=dict(self.efo_bytes),
+            efo_consumer_shard_seconds=dict(self.efo_consumer_shard_seconds),
+            retention_hours=float(self.stream.retention_hours), ingest_bytes_per_second=ingest,
+            duration_seconds=duration, mode_periods=tuple(tuple(p) for p in self.mode_periods),
+            **per_mode)

@@ -1,0 +1,1 @@
+"""Producer-side building blocks: the KPL's aggregated record format and its shard mapping."""

@@ -1,0 +1,145 @@
+"""Producers at count granularity: how many records each producer offers each shard each tick,
+and what happens to the throttled ones (retry with backoff, or drop).
+
+Counts are integers drawn from the simulator's seeded generator: a producer's new records for a
+tick are split over shards by a multinomial draw with the shards' key shares. Throttled records
+keep their shard (same key, same hash) and wait in a ring buffer indexed
+``[attempt, tick modulo horizon, shard slot]``, so a tick costs a few array operations however
+many retries are pending. When a shard admits only part of what is offered, records that have
+waited longest (highest attempt) go first, then new ones.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from kinesislab.scenario.kpl import KplBatcher
+from kinesislab.scenario.model import ExponentialBackoff, FixedRetry, NoRetry, Producer, Traffic
+
+
+def _max_delay(policy) -> float:
+    if isinstance(policy, FixedRetry):
+        return policy.delay
+    if isinstance(policy, ExponentialBackoff):
+        return policy.cap
+    return 0.0
+
+
+@dataclass
+class ProducerState:
+    """One producer's mutable state during a run."""
+
+    spec: Producer
+    traffic: Traffic
+    resolution: float
+    size_bytes: float
+    ring: np.ndarray
+    carry: float = 0.0
+    buffered: int = 0
+    kpl: KplBatcher | None = None
+
+    @classmethod
+    def start(cls, spec: Producer, resolution: float, slots: int) -> "ProducerState":
+        size = spec.record_size.mean() + spec.partition_key_bytes
+        attempts = 1 if isinstance(spec.retry, NoRetry) else max(1, int(spec.retry.max_attempts))
+        horizon = math.ceil(_max_delay(spec.retry) / resolution) + 2
+        state = cls(spec=spec, traffic=spec.traffic, resolution=resolution, size_bytes=size,
+                    ring=np.zeros((attempts + 1, horizon, max(slots, 1))))
+        if spec.kpl is not None:
+            state.kpl = KplBatcher(spec.kpl, user_record_bytes=spec.record_size.mean(),
+                                   partition_key_bytes=spec.partition_key_bytes)
+        return state
+
+    @property
+    def max_attempts(self) -> int:
+        return self.ring.shape[0] - 1
+
+    def ensure_slots(self, slots: int) -> None:
+        if slots > self.ring.shape[2]:
+            self.ring = np.pad(self.ring, ((0, 0), (0, 0), (0, slots - self.ring.shape[2])))
+
+    def new_records(self, t: float) -> int:
+        """User records this producer creates during the tick starting at ``t`` s."""
+        expected = max(0.0, float(self.traffic.at(np.array([t]))[0])) * self.resolution + self.carry
+        count = math.floor(expected)
+        self.carry = expected - count
+        return count
+
+    def attempts_due(self, tick: int, new_per_slot: np.ndarray) -> np.ndarray:
+        """Records making attempt *k* this tick, as a matrix ``[k, slot]`` (row 1 holds the new ones)."""
+        column = tick % self.ring.shape[1]
+        due = self.ring[:, column, :].copy()
+        self.ring[:, column, :] = 0
+        self.buffered -= int(due.sum())
+        due[1, :len(new_per_slot)] += new_per_slot
+        return due
+
+    def settle(self, tick: int, due: np.ndarray, accepted_per_slot: np.ndarray) -> tuple[int, int]:
+        """Share each slot's accepted count over the attempts (oldest first), then queue or drop
+        the throttled remainder. Returns (retried, dropped)."""
+        if isinstance(self.spec.retry, NoRetry):
+            return 0, int(due.sum() - accepted_per_slot.sum())
+        order = np.arange(due.shape[0] - 1, 0, -1)
+        ordered = due[order]
+        before = np.cumsum(ordered, axis=0) - ordered
+        accepted = np.clip(accepted_per_slot[None, :] - before, 0, ordered)
+        throttled = ordered - accepted
+        retried = dropped = 0
+        policy = self.spec.retry
+        for row, attempt in enumerate(order):
+            refused = throttled[row]
+            total = int(refused.sum())
+            if total == 0:
+                continue
+            if isinstance(policy, NoRetry) or attempt >= self.max_attempts:
+                dropped += total
+                continue
+            room = max(0, policy.max_buffered - self.buffered)
+            if room < total:
+                kept = np.floor(refused * (room / total))
+                dropped += total - int(kept.sum())
+                refused = kept
+            retried += int(refused.sum())
+            self._enqueue(tick, int(attempt), refused)
+        return retried, dropped
+
+    def _enqueue(self, tick: int, attempt: int, counts: np.ndarray) -> None:
+        policy = self.spec.retry
+        horizon = self.ring.shape[1]
+        if isinstance(policy, FixedRetry):
+            offset = max(1, math.ceil(policy.delay / self.resolution))
+            self.ring[attempt + 1, (tick + offset) % horizon, :len(counts)] += counts
+        elif not policy.jitter:
+            ceiling = min(policy.cap, policy.base * 2 ** attempt)
+            offset = max(1, math.ceil(ceiling / self.resolution))
+            self.ring[attempt + 1, (tick + offset) % horizon, :len(counts)] += counts
+        else:
+            # Full jitter: each record waits U(0, ceiling). Spread the counts evenly over the ticks
+            # that covers (the remainder to the earliest), its expected shape, with no extra draws.
+            ceiling = min(policy.cap, policy.base * 2 ** attempt)
+            spread_ticks = min(horizon - 1, max(1, math.ceil(ceiling / self.resolution)))
+            base, remainder = np.divmod(counts, spread_ticks)
+            extra = np.arange(spread_ticks)[:, None] < remainder[None, :]
+            columns = (tick + 1 + np.arange(spread_ticks)) % horizon
+            self.ring[attempt + 1, columns, :len(counts)] += base[None, :] + extra
+        self.buffered += int(counts.sum())
+
+    def remap_slots(self, closed_to_children: dict[int, list[tuple[int, float]]]) -> None:
+        """After a reshard, queued retries of a closed shard follow their keys to its children."""
+        for slot, children in closed_to_children.items():
+            if not children or slot >= self.ring.shape[2]:
+                continue
+            pending = self.ring[:, :, slot].copy()
+            if not pending.any():
+                continue
+            self.ring[:, :, slot] = 0
+            shares = np.array([share for _, share in children], float)
+            shares = shares / shares.sum() if shares.sum() > 0 else np.full(len(shares), 1 / len(shares))
+            parts = np.floor(pending[..., None] * shares)
+            parts[..., int(np.argmax(shares))] += pending - parts.sum(axis=-1)
+            self.ensure_slots(max(child for child, _ in children) + 1)
+            for index, (child, _) in enumerate(children):
+                self.ring[:, :, child] += parts[..., index]
