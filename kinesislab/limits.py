@@ -3,9 +3,10 @@
 Source tags refer to ``reference/kinesis-facts.md`` (the course's fact sheet):
 BC-K botocore's Kinesis model, Q-NOW the current quotas page, Q-2022 the 2022 quotas page,
 MODE-NOW the capacity-mode page, EFO-NOW the enhanced fan-out page, LARGE / BLOG-LR the
-large-records announcement, KL kinesalite, KM kinesis-mock. ``CHOSEN`` marks a value the
-documentation leaves open (UNCONFIRMED in the fact sheet) and the engine picks; the field's
-comment says why.
+large-records announcement, KL kinesalite, KM kinesis-mock; for Firehose, FH-Q its quota page,
+BC-F botocore's Firehose model, FH-T its data-transformation page, FH-KDS its Kinesis-source
+page. ``CHOSEN`` marks a value the documentation leaves open (UNCONFIRMED in the fact sheet)
+and the engine picks; the field's comment says why.
 
 A :class:`Limits` is frozen; a simulator gets one from :func:`limits_for_region` and lessons
 derive "what if" variants with :func:`dataclasses.replace` or :meth:`Limits.override`.
@@ -22,6 +23,9 @@ GiB = 1024 * MiB
 
 #: Regions with the largest default quotas (Q-NOW: 20,000 shards, 10 GB/s on-demand write).
 LARGEST_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+#: Regions with 5,000 Firehose streams per account (FH-Q); the Direct PUT quota's largest Regions
+#: are LARGEST_REGIONS above.
+FIREHOSE_LARGEST_STREAM_QUOTA_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "ap-northeast-1")
 
 
 def _limit(value, source: str, unit: str = ""):
@@ -106,6 +110,49 @@ class Limits:
     next_token_lifetime_seconds: float = _limit(300.0, "BC-K ListShards", "seconds")
     describe_stream_max_shards: int = _limit(100, "BC-K DescribeStream", "shards per call")
 
+    # ==========================================================================================
+    # --- Amazon Data Firehose (facts §10) -----------------------------------------------------
+    # ==========================================================================================
+    # FH-Q the Firehose quota page, BC-F botocore's Firehose model, FH-T the data-transformation
+    # page, FH-KDS the "Writing to Firehose using Kinesis Data Streams" page
+    # (https://docs.aws.amazon.com/firehose/latest/dev/writing-with-kinesis-streams.html).
+    # Names start with ``firehose_`` so they never collide with the Kinesis limits above.
+    firehose_record_max_bytes: int = _limit(1000 * KiB, "BC-F Record.Data, FH-Q", "bytes before base64")
+    firehose_put_record_batch_max_records: int = _limit(500, "BC-F, FH-Q", "records per call")
+    firehose_put_record_batch_max_bytes: int = _limit(4 * MiB, "BC-F, FH-Q", "bytes per call")
+    # Direct PUT quota per Firehose stream; PutRecord and PutRecordBatch share it (BC-F). Smaller
+    # Regions get 100,000 records/s, 1,000 requests/s, 1 MiB/s (limits_for_region). Not applied
+    # to a stream that reads a Kinesis data stream (FH-Q).
+    firehose_direct_put_records_per_second: int = _limit(500_000, "FH-Q (largest Regions)", "records/s")
+    firehose_direct_put_requests_per_second: int = _limit(2_000, "FH-Q (largest Regions)", "requests/s")
+    firehose_direct_put_bytes_per_second: int = _limit(5 * MiB, "FH-Q (largest Regions)", "bytes/s")
+    # S3 buffering hints: the first one reached triggers a delivery (BC-F BufferingHints). The
+    # quota page still says 60-900 s; the 0-second minimum (zero buffering) is newer (FH-Q).
+    firehose_buffer_min_mib: int = _limit(1, "BC-F BufferingHints", "MiB")
+    firehose_buffer_max_mib: int = _limit(128, "BC-F BufferingHints", "MiB")
+    firehose_buffer_default_mib: int = _limit(5, "BC-F BufferingHints", "MiB")
+    firehose_buffer_min_seconds: int = _limit(0, "BC-F BufferingHints", "seconds")
+    firehose_buffer_max_seconds: int = _limit(900, "BC-F BufferingHints, FH-Q", "seconds")
+    firehose_buffer_default_seconds: int = _limit(300, "BC-F BufferingHints", "seconds")
+    # Lambda transformation buffer (processor parameters BufferSizeInMBs / BufferIntervalInSeconds).
+    firehose_lambda_buffer_min_mib: float = _limit(0.2, "FH-T", "MiB")
+    firehose_lambda_buffer_max_mib: float = _limit(3.0, "FH-T", "MiB")
+    firehose_lambda_buffer_default_mib: float = _limit(1.0, "FH-T", "MiB")
+    firehose_lambda_buffer_min_seconds: int = _limit(0, "FH-T", "seconds")
+    firehose_lambda_buffer_max_seconds: int = _limit(900, "FH-T", "seconds")
+    firehose_lambda_buffer_default_seconds: int = _limit(60, "FH-T", "seconds")
+    # An invocation that raises is retried this many times before its records count as failed.
+    firehose_lambda_default_retries: int = _limit(3, "FH-T (failure handling)", "retries")
+    firehose_lambda_max_retries: int = _limit(300, "BC-F NumberOfRetries", "retries")
+    # Kinesis stream as source: Firehose starts at LATEST and calls GetRecords once per second per shard.
+    firehose_kinesis_poll_seconds: float = _limit(1.0, "FH-KDS", "seconds between GetRecords per shard")
+    # Firehose streams per account and Region: 5,000 in the five largest Regions (FH-Q); elsewhere
+    # FH-Q says "2,000, 500 or 100": limits_for_region picks 2,000 (CHOSEN).
+    firehose_delivery_stream_quota: int = _limit(5_000, "FH-Q", "Firehose streams")
+    # CHOSEN: how long CREATING / DELETING last in virtual time (AWS gives no figure).
+    firehose_creating_seconds: float = _limit(5.0, "CHOSEN", "seconds")
+    firehose_deleting_seconds: float = _limit(5.0, "CHOSEN", "seconds")
+
     def override(self, **changes) -> "Limits":
         """A copy with some limits changed (for "what if" lessons and older defaults)."""
         return dataclasses.replace(self, **changes)
@@ -136,15 +183,29 @@ class Limits:
         ]
 
 
+def _firehose_regional(region: str) -> dict:
+    """Firehose quotas that depend on the Region (FH-Q); empty in the largest Regions."""
+    changes: dict = {}
+    if region not in LARGEST_REGIONS:
+        changes.update(firehose_direct_put_records_per_second=100_000,
+                       firehose_direct_put_requests_per_second=1_000,
+                       firehose_direct_put_bytes_per_second=1 * MiB)
+    if region not in FIREHOSE_LARGEST_STREAM_QUOTA_REGIONS:
+        changes.update(firehose_delivery_stream_quota=2_000)
+    return changes
+
+
 def limits_for_region(region: str = "us-east-1") -> Limits:
-    """Current defaults (Q-NOW) for a Region: the largest three get 20,000 shards and 10 GiB/s
-    on-demand write; others 6,000 shards and 200 MiB/s."""
+    """Current defaults (Q-NOW, FH-Q) for a Region: the largest three get 20,000 shards, 10 GiB/s
+    on-demand write and the Firehose Direct PUT quota of 500,000 records/s, 2,000 requests/s and
+    5 MiB/s; others 6,000 shards, 200 MiB/s and 100,000 records/s, 1,000 requests/s, 1 MiB/s."""
     if region in LARGEST_REGIONS:
-        return Limits(region=region)
+        return Limits(region=region, **_firehose_regional(region))
     return Limits(
         region=region,
         account_shard_quota=6_000,
         on_demand_max_write_bytes_per_second=200 * MiB,
+        **_firehose_regional(region),
     )
 
 

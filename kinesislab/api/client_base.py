@@ -32,9 +32,13 @@ class SimulatedClient:
         return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{self.service_name}/{self.sim.seed}/{self._request_counter}"))
 
     def _invoke(self, operation_name: str, params: dict) -> dict:
-        validate_request(self.service_name, operation_name, params)
         handler = operations(self.service_name)[operation_name]
         try:
+            validate_request(self.service_name, operation_name, params)
+            if params.get("DryRun"):
+                # The model's DryRunOperationException: checked, then rejected, nothing done.
+                raise ServiceError("DryRunOperationException",
+                                   "The request was rejected because the DryRun parameter was specified.")
             response = handler(self, params)
         except ServiceError as error:
             raise make_client_error(self.service_name, error, operation_name) from None

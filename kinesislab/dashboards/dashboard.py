@@ -1,0 +1,147 @@
+"""The dashboard frame every lesson uses: controls, one live figure, a readout and messages.
+
+A concrete dashboard says what to compute from the control values (usually one or two scenario
+runs) and how to draw it. This class does the rest: it clamps odd values and says so, turns
+service errors and bad input into a sentence (never a traceback), marks the DOM for the browser
+tests (``kinesislab-dashboard``, ``kinesislab-main-control``, ``kinesislab-plot``,
+``kinesislab-readout``), and offers a static PNG where no widget frontend exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import time
+from typing import Any
+
+import ipywidgets as widgets
+from botocore.exceptions import ClientError, ParamValidationError
+
+from kinesislab.dashboards.figure import LiveFigure
+
+
+class Dashboard(widgets.VBox):
+    """Base class. Subclasses implement :meth:`compute` and :meth:`draw`."""
+
+    def __init__(self, title: str, controls: dict[str, widgets.ValueWidget], main_control: str,
+                 live_figure: LiveFigure, intro: str = "", time_control: widgets.Widget | None = None):
+        self.title = title
+        self.controls = controls
+        self.live_figure = live_figure
+        self.result: Any = None
+        self.last_update_ms = 0.0
+        self._clamp_notes: list[str] = []
+        controls[main_control].add_class("kinesislab-main-control")
+        self.main_control = controls[main_control]
+        self.readout = widgets.HTML()
+        self.readout.add_class("kinesislab-readout")
+        self.message = widgets.HTML()
+        header = widgets.HTML(f"<h4 style='margin:0'>{html.escape(title)}</h4>"
+                              + (f"<div style='font-size:90%'>{intro}</div>" if intro else ""))
+        control_box = widgets.VBox(list(controls.values()), layout=widgets.Layout(min_width="300px"))
+        right = [live_figure.image]
+        if time_control is not None:
+            right.insert(0, time_control)
+        body = widgets.HBox([control_box, widgets.VBox(right, layout=widgets.Layout(flex="1"))])
+        super().__init__([header, body, self.readout, self.message])
+        self.add_class("kinesislab-dashboard")
+        for control in controls.values():
+            control.observe(self._on_change, names="value")
+        self.refresh()
+
+    # ------------------------------------------------------------------ for subclasses
+    def compute(self, values: dict) -> Any:
+        """Run what the values ask for (e.g. a scenario); the result is passed to :meth:`draw`."""
+        raise NotImplementedError
+
+    def draw(self, result: Any, values: dict) -> str:
+        """Update the figure's artists from ``result``; return the readout (HTML)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ machinery
+    def values(self) -> dict:
+        """Current control values."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def set(self, **values) -> "Dashboard":
+        """Set controls as a learner would (used by lessons and tests); odd values are clamped
+        to the control's range and the dashboard says so. Redraws once."""
+        notes = []
+        with self.hold_trait_notifications():
+            for name, value in values.items():
+                if name not in self.controls:
+                    raise KeyError(f"this dashboard has no control {name!r}; it has {sorted(self.controls)}")
+                control = self.controls[name]
+                clamped = _clamp(control, value)
+                if clamped != value:
+                    notes.append(f"{control.description or name} must be between {control.min} and {control.max}: "
+                                 f"using {clamped}.")
+                self._muted = True
+                try:
+                    control.value = clamped
+                finally:
+                    self._muted = False
+        self._clamp_notes = notes
+        self.refresh()
+        return self
+
+    _muted = False
+
+    def _on_change(self, change) -> None:
+        if not self._muted:
+            self._clamp_notes = []
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute and redraw; problems become a message in the dashboard, never a traceback."""
+        started = time.perf_counter()
+        values = self.values()
+        try:
+            self.result = self.compute(values)
+            readout = self.draw(self.result, values)
+            self.live_figure.render()
+        except (ClientError, ParamValidationError) as error:
+            self._say(_service_error_text(error), error=True)
+            return
+        except (ValueError, KeyError, ZeroDivisionError) as error:
+            self._say(f"These settings cannot be simulated: {html.escape(str(error))}", error=True)
+            return
+        self.last_update_ms = (time.perf_counter() - started) * 1000
+        self.readout.value = readout
+        self._say(" ".join(self._clamp_notes))
+
+    def _say(self, text: str, error: bool = False) -> None:
+        colour = "#D55E00" if error else "#555555"
+        self.message.value = f"<div style='color:{colour}'>{html.escape(text) if not error else text}</div>" if text else ""
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, tuple):
+            data, metadata = bundle
+        else:
+            data, metadata = bundle, {}
+        data = dict(data)
+        data["image/png"] = base64.b64encode(self.live_figure.png()).decode()
+        data["text/plain"] = f"{self.title} (a live dashboard: run this notebook in JupyterLab to use its controls)"
+        return data, metadata
+
+
+def _clamp(control: widgets.Widget, value):
+    low, high = getattr(control, "min", None), getattr(control, "max", None)
+    if low is not None and high is not None and isinstance(value, (int, float)):
+        clamped = min(max(value, low), high)
+        return type(control.value)(clamped) if isinstance(control.value, (int, float)) else clamped
+    options = getattr(control, "options", None)
+    if options is not None:
+        labels = [o[1] if isinstance(o, tuple) else o for o in options]
+        if value not in labels:
+            raise ValueError(f"{control.description or 'this control'} must be one of {labels}, not {value!r}")
+    return value
+
+
+def _service_error_text(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        code = error.response["Error"]["Code"]
+        message = error.response["Error"].get("Message", "")
+        return (f"The service refused this: <b>{html.escape(code)}</b> &mdash; {html.escape(message)}")
+    return f"This request is not valid: {html.escape(str(error))}"
