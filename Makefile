@@ -19,8 +19,18 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 tests --ignore=tests/browser
-	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
 	$(BIN)/python -m pytest -q -m browser tests/browser
+
+# What Binder would build: a fresh environment from binder/requirements.txt alone (plus the
+# notebook server pieces Binder's base image has), then every lesson under nbval.
+BINDER_VENV := .binder-venv
+test-binder:
+	rm -rf $(BINDER_VENV)
+	$(PYTHON) -m venv $(BINDER_VENV)
+	$(BINDER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BINDER_VENV)/bin/python -m pip install --quiet -r binder/requirements.txt ipykernel nbval pytest pytest-xdist
+	$(BINDER_VENV)/bin/python -m pytest -q -n 2 --dist loadscope --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 tests --ignore=tests/browser
@@ -29,4 +39,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache
+	rm -rf $(VENV) $(BINDER_VENV) test-artifacts .pytest_cache

@@ -1,0 +1,67 @@
+"""The lessons as files: stripped, same kernel, the lesson template, links that resolve."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+TEMPLATE = ["## Aim", "## Concept", "## Explore", "## Predict, then run", "## Exercise", "## Quiz", "## Recap"]
+EXPECTED = [f"{n:02d}" for n in range(13)]
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _markdown(notebook: dict) -> list[str]:
+    return ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "markdown"]
+
+
+def test_the_course_has_its_lessons():
+    assert [p.name[:2] for p in LESSONS] == EXPECTED, "lessons 00 to 12, one notebook each"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_stripped_and_same_kernel(path: Path):
+    notebook = _load(path)
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [], f"{path.name}: a code cell has outputs"
+            assert cell["execution_count"] is None, f"{path.name}: a code cell has an execution count"
+    assert "widgets" not in notebook["metadata"], f"{path.name}: saved widget state"
+    assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_template(path: Path):
+    text = "\n".join(_markdown(_load(path)))
+    assert re.match(rf"# {path.name[:2]} · ", text), f"{path.name}: must open with '# NN · Title'"
+    headings = [line.strip() for line in text.splitlines() if line.startswith("## ")]
+    positions = []
+    for heading in TEMPLATE:
+        assert heading in headings, f"{path.name}: missing heading {heading!r}"
+        positions.append(headings.index(heading))
+    assert positions == sorted(positions), f"{path.name}: template headings out of order"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_links_between_lessons_resolve(path: Path):
+    text = "\n".join(_markdown(_load(path)))
+    links = re.findall(r"\]\(([^)#\s]+\.ipynb)(?:#[^)]*)?\)", text)
+    for link in links:
+        assert (path.parent / link).exists(), f"{path.name}: link to {link} does not resolve"
+    recap = text[text.index("## Recap"):]
+    following = "00" if path.name.startswith("12") else f"{int(path.name[:2]) + 1:02d}"
+    assert re.search(rf"\]\({following}_[a-z_]+\.ipynb\)", recap), f"{path.name}: the recap must link to lesson {following}"
+
+
+def test_start_page_maps_the_course():
+    start = LESSONS[0]
+    text = "\n".join(_markdown(_load(start)))
+    for lesson in LESSONS[1:]:
+        assert f"({lesson.name})" in text, f"00 does not link to {lesson.name}"
