@@ -46,6 +46,7 @@ class Simulator:
         #: Deleted streams, kept so their usage can still be billed.
         self.deleted_streams: list[Stream] = []
         self._clients: dict[str, object] = {}
+        self.endpoint = None
 
     # ------------------------------------------------------------------ time
     @property
@@ -70,6 +71,15 @@ class Simulator:
             else:
                 raise ValueError(f"kinesislab simulates 'kinesis' and 'firehose', not {service_name!r}")
         return self._clients[service_name]
+
+    def serve(self, port: int = 0, speed: float = 1.0, host: str = "127.0.0.1") -> str:
+        """Serve this simulator on a local Kinesis/Firehose endpoint (a background thread) and
+        return its URL, for ``boto3.client("kinesis", endpoint_url=...)``. While serving, virtual
+        time follows the wall clock times ``speed`` (see :mod:`kinesislab.server.app`)."""
+        from kinesislab.server import serve
+        if self.endpoint is None:
+            self.endpoint = serve(self, host=host, port=port, speed=speed)
+        return self.endpoint.url
 
     # ------------------------------------------------------------------ account
     def open_shard_count(self) -> int:

@@ -64,14 +64,25 @@ class EventStream:
         if not self._alive():
             self._closed = True
             raise StopIteration
-        limits = sim.limits
         self._refill()
-        if self._budget <= 0 or self._pending_bytes() == 0:
+        pending = self._pending_bytes()
+        # Nothing waiting, or not enough of this second's 2 MiB left for the next record: wait.
+        if pending == 0 or self._budget < pending:
             sim.advance(min(EVENT_INTERVAL_SECONDS, max(0.0, self.ends - sim.clock.time)))
             if not self._alive():
                 self._closed = True
                 raise StopIteration
-            self._refill()
+        return self.poll()
+
+    def poll(self) -> dict | None:
+        """The next event from what has arrived by now, without moving the clock (the served
+        endpoint calls this as wall-clock time passes); None once the subscription has ended."""
+        if not self._alive():
+            self._closed = True
+            return None
+        sim = self._client.sim
+        limits = sim.limits
+        self._refill()
         self._stream.trim()
         shard = self._shard
         self._position = max(self._position, shard.first_position)
