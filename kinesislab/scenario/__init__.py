@@ -8,7 +8,7 @@
 """
 
 from kinesislab.scenario.model import (AddWorker, Burst, ChangeTraffic, Constant, Diurnal, EnhancedFanOutConsumer,
-                                       ExplicitHashKeys, ExponentialBackoff, FixedRetry, FixedSize, HotKey,
+                                       ExplicitHashKeys, ExponentialBackoff, FirehoseConsumer, FixedRetry, FixedSize, HotKey,
                                        KclConsumer, KillWorker, KplSettings, MergeShards, NoRetry, PollingConsumer,
                                        Producer, RandomKeys, Ramp, SaltedKeys, Scenario, Series, SplitShard, Step,
                                        StreamSpec, SwitchMode, UniformKeys, UniformSize, UpdateShardCount, ZipfKeys)
@@ -17,7 +17,7 @@ from kinesislab.scenario.runner import run
 
 __all__ = [
     "AddWorker", "Burst", "ChangeTraffic", "Constant", "Diurnal", "EnhancedFanOutConsumer", "ExplicitHashKeys",
-    "ExponentialBackoff", "FixedRetry", "FixedSize", "HotKey", "KclConsumer", "KillWorker", "KplSettings",
+    "ExponentialBackoff", "FirehoseConsumer", "FixedRetry", "FixedSize", "HotKey", "KclConsumer", "KillWorker", "KplSettings",
     "MergeShards", "NoRetry", "PollingConsumer", "Producer", "RandomKeys", "Ramp", "Results", "SaltedKeys",
     "Scenario", "Series", "SplitShard", "Step", "StreamSpec", "SwitchMode", "UniformKeys", "UniformSize",
     "UpdateShardCount", "ZipfKeys", "run",

@@ -267,7 +267,22 @@ class EnhancedFanOutConsumer:
     start: str = "TRIM_HORIZON"
 
 
-Consumer = Union[PollingConsumer, KclConsumer, EnhancedFanOutConsumer]
+@dataclass(frozen=True)
+class FirehoseConsumer:
+    """A Firehose stream with this data stream as its source (KinesisStreamAsSource): it polls
+    every shard once a second (sharing the GetRecords limits, from the newest record on, as
+    Firehose starts at LATEST) and delivers objects at the first of ``size_mib`` MiB buffered or
+    ``interval_seconds`` after the buffer opened (S3 buffering hints: 1-128 MiB, 0-900 s)."""
+
+    name: str = "firehose"
+    size_mib: float = 5.0
+    interval_seconds: float = 300.0
+    poll_interval: float = 1.0
+    limit: int = 10_000
+    start: str = "LATEST"
+
+
+Consumer = Union[PollingConsumer, KclConsumer, EnhancedFanOutConsumer, FirehoseConsumer]
 
 # ----------------------------------------------------------------------------- events
 

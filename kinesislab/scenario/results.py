@@ -103,6 +103,10 @@ class Results:
         self.delivered = {r.name: r.delivered for r in runner.readers}
         self.expired_unread = {r.name: r.expired_unread for r in runner.readers}
         self.buffered_at_end = int(self._recorder.scalars["BufferedRecords"][-1])
+        self.firehose = {r.name: pd.DataFrame(r.deliveries, columns=[
+            "delivered_second", "bytes", "records", "first_arrival_second", "latency_seconds", "trigger"])
+            for r in runner.readers if r.kind == "firehose"}
+        self._firehose_reads = {r.name: r.record_bytes for r in runner.readers if r.kind == "firehose"}
 
     def series(self, metric: str) -> np.ndarray:
         """One stream-level metric as a plain array, one value per tick (no DataFrame built)."""
@@ -161,6 +165,16 @@ class Results:
         """The itemised bill of the run (USD), as run or as if the whole run were in ``as_mode``."""
         return self.sim.bill(self.stream_name, as_mode=as_mode)
 
+    def firehose_cost(self, name: str) -> float:
+        """USD Firehose bills to ingest what delivery stream ``name`` read (5 KiB rounding per record)."""
+        from kinesislab.pricing import firehose_ingest_cost
+        reads = self._firehose_reads[name]
+        if not reads:
+            return 0.0
+        sizes = [int(round(size)) for size, _ in reads]
+        counts = [count for _, count in reads]
+        return firehose_ingest_cost(sizes, record_counts=counts)
+
     def compare_modes(self) -> pd.DataFrame:
         """Total cost as run, all provisioned and all on-demand."""
         from kinesislab.pricing import compare_modes
@@ -180,7 +194,7 @@ def _lineage(runner: "Runner") -> pd.DataFrame:
             "ShardId": shard.shard_id, "ParentShardId": shard.parent_shard_id,
             "AdjacentParentShardId": shard.adjacent_parent_shard_id,
             "created_second": max(0.0, shard.created_seconds - start),
-            "closed_second": None if shard.closed_seconds is None else shard.closed_seconds - start,
+            "closed_second": np.nan if shard.closed_seconds is None else shard.closed_seconds - start,
             "StartingHashKey": shard.hash_key_range.starting, "EndingHashKey": shard.hash_key_range.ending,
             "key_space_share": shard.hash_key_range.share,
         })

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from kinesislab.limits import limits_for_region
 from kinesislab.scenario import model as m
-from kinesislab.scenario.consumers import FanOutReader, KclReader, Lineage, PollingReader, make_reader
+from kinesislab.scenario.consumers import FanOutReader, FirehoseReader, KclReader, Lineage, PollingReader, make_reader
 from kinesislab.scenario.keys import shard_shares
 from kinesislab.scenario.producers import ProducerState
 from kinesislab.scenario.results import Results, TickRecorder
@@ -57,7 +57,10 @@ class Runner:
         if backend == "records":
             self.client.enable_enhanced_monitoring(StreamName=spec.name, ShardLevelMetrics=["ALL"])
         efo = [c for c in scenario.consumers if isinstance(c, m.EnhancedFanOutConsumer)]
-        for consumer in efo:
+        for number, consumer in enumerate(efo):
+            if number and number % limits.efo_consumers_creating == 0:
+                # Only 5 consumers may be CREATING at once: let the previous batch become ACTIVE.
+                self.sim.advance(limits.efo_consumer_creating_seconds)
             self.client.register_stream_consumer(StreamARN=self.stream.arn, ConsumerName=consumer.name)
         if efo:
             self.sim.advance(limits.efo_consumer_creating_seconds)
@@ -67,8 +70,8 @@ class Runner:
         self.log = ShardLog(self.ticks, self.resolution, len(self.stream.shards_by_slot))
         self.producers = [ProducerState.start(p, self.resolution, len(self.stream.shards_by_slot))
                           for p in scenario.producers]
-        self.readers = [make_reader(c, self.ticks, self.resolution, limits.efo_shard_bytes_per_second)
-                        for c in scenario.consumers]
+        self.readers = [make_reader(c, self.ticks, self.resolution, limits.efo_shard_bytes_per_second,
+                                    self.sim.clock, self.start_time) for c in scenario.consumers]
         self.events = sorted(scenario.events, key=lambda e: e.at)
         self.event_outcomes: list[dict] = []
         self.lineage = Lineage()
@@ -77,6 +80,7 @@ class Runner:
         self._live: np.ndarray | None = None
         self._topology_version = -1
         self.recorder = TickRecorder(self.ticks)
+        self._poll_rounds = 0
 
     # ------------------------------------------------------------------ the loop
     def run(self, progress: bool | None) -> Results:
@@ -239,11 +243,13 @@ class Runner:
                 for size, count in zip(sizes, took):
                     if count:
                         self.stream.usage.accepted(int(round(size)), int(count))
-                user_accepted += float((took * extra).sum())
-                for slot, refused, users in zip(slots, counts - took, extra):
-                    if refused:
-                        state.kpl.give_back(tick, int(slot), int(round(refused * users)))
-                        retried += int(round(refused * users))
+                # Whole user records: what was taken from the buffer, less what goes back to it.
+                for slot, sent, refused, users in zip(slots, counts, counts - took, extra):
+                    back = int(round(refused * users)) if refused else 0
+                    if back:
+                        state.kpl.give_back(tick, int(slot), back)
+                        retried += back
+                    user_accepted += int(round(sent * users)) - back
                 continue
             if took.sum():
                 self.stream.usage.accepted(int(round(state.size_bytes)), int(took.sum()))
@@ -323,8 +329,12 @@ class Runner:
         rec = self.recorder
         order = list(range(len(self.readers)))
         if order:
-            shift = tick % len(order)
+            # Who calls first rotates from one round of polls to the next, so no application is
+            # always first (or always last) at the shared budget, whatever the poll interval.
+            shift = self._poll_rounds % len(order)
             order = order[shift:] + order[:shift]
+            if any(isinstance(r, PollingReader) and r.calls_this_tick(tick) for r in self.readers):
+                self._poll_rounds += 1
         for index in order:
             reader = self.readers[index]
             reader.discover(live, log)
@@ -335,7 +345,6 @@ class Runner:
                 reader.fail_over(t)
                 readable = reader.serving(readable)
             if isinstance(reader, PollingReader):
-                before = reader.duplicates
                 count, size, throttled = reader.poll(readable, log, budget, tick, limits.get_records_max_bytes,
                                                      limits.get_records_max_records)
                 np.add.at(read_throttles, readable, throttled)
@@ -345,9 +354,13 @@ class Runner:
                 rec.add_scalar(tick, "GetRecords.Bytes", float(size.sum()))
                 rec.add_scalar(tick, "ReadProvisionedThroughputExceeded", float(throttled.sum()))
                 rec.add_consumer(tick, reader.name, "ReadProvisionedThroughputExceeded", float(throttled.sum()))
+                if isinstance(reader, FirehoseReader):
+                    reader.feed(count.sum(), size.sum())
                 if isinstance(reader, KclReader):
                     reader.maybe_checkpoint(readable, now_end, self.lineage, log)
-                    rec.add_consumer(tick, reader.name, "Duplicates", reader.duplicates - before)
+                    # Takeovers happen in fail_over above and in AddWorker events: book them all.
+                    rec.add_consumer(tick, reader.name, "Duplicates", reader.duplicates - reader.duplicates_booked)
+                    reader.duplicates_booked = reader.duplicates
                 stream.usage.read(int(size.sum()), enhanced_fan_out=False)
             else:
                 count, size = reader.push(readable, log, tick)
