@@ -96,9 +96,13 @@ class Limits:
     on_demand_split_threshold_bytes_per_second: int = _limit(500 * KiB, "MODE-NOW", "bytes/s (500 KB/s)")
     on_demand_max_write_bytes_per_second: int = _limit(10 * GiB, "Q-NOW (largest Regions)", "bytes/s")
     update_stream_mode_calls_per_24h: int = _limit(2, "Q-NOW, MODE-NOW", "switches per rolling 24 h")
+    # On-demand Advantage cannot be switched off during its first 24 hours (MODE-NOW, BLOG-ODA).
+    on_demand_advantage_commitment_seconds: float = _limit(86_400.0, "MODE-NOW, BLOG-ODA", "seconds (24 h)")
 
     # --- Enhanced fan-out ---------------------------------------------------------------------
-    efo_consumers_per_stream: int = _limit(20, "EFO-NOW, Q-NOW (50 with On-demand Advantage)", "consumers")
+    efo_consumers_per_stream: int = _limit(20, "EFO-NOW, Q-NOW, BC-K (Provisioned and On-demand Standard)", "consumers")
+    # On-demand streams of an account with On-demand Advantage on (UpdateAccountSettings) get 50.
+    efo_consumers_per_stream_advantage: int = _limit(50, "EFO-NOW, BC-K RegisterStreamConsumer", "consumers")
     efo_consumers_creating: int = _limit(5, "BC-K, EFO-NOW", "consumers")
     efo_shard_bytes_per_second: int = _limit(2 * MiB, "EFO-NOW", "bytes/s per consumer per shard")
     efo_subscription_seconds: float = _limit(300.0, "BC-K SubscribeToShard", "seconds")

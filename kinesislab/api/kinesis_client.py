@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 
-from kinesislab.api import kinesis_consumers, kinesis_records, kinesis_resharding, kinesis_streams  # noqa: F401
+from kinesislab.api import (kinesis_account, kinesis_consumers, kinesis_records,  # noqa: F401
+                            kinesis_resharding, kinesis_streams)
 from kinesislab.api.client_base import SimulatedClient
 from kinesislab.api.errors import ServiceError
 from kinesislab.api.waiters import Waiter

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kinesislab.api.errors import ServiceError
+from kinesislab.api.kinesis_account import efo_consumer_limit
 from kinesislab.api.kinesis_records import _start_position
 from kinesislab.api.registry import operation
 from kinesislab.engine.fanout import EventStream
@@ -48,9 +49,10 @@ def register_stream_consumer(client, params: dict) -> dict:
     if name in stream.consumers:
         raise ServiceError("ResourceInUseException",
                            f"Consumer {name} under stream {stream.name} in account {sim.account_id} already exists.")
-    if len(stream.consumers) >= limits.efo_consumers_per_stream:
+    allowed = efo_consumer_limit(sim, stream)
+    if len(stream.consumers) >= allowed:
         raise ServiceError("LimitExceededException",
-                           f"Only {limits.efo_consumers_per_stream} consumers can be registered to a stream at once.")
+                           f"Only {allowed} consumers can be registered to a stream at once.")
     if sum(1 for c in stream.consumers.values() if c.status == "CREATING") >= limits.efo_consumers_creating:
         raise ServiceError("LimitExceededException",
                            f"Only {limits.efo_consumers_creating} consumers can be created at the same time.")

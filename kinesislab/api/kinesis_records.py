@@ -5,7 +5,7 @@ from __future__ import annotations
 from kinesislab.api.errors import ServiceError
 from kinesislab.api.iterators import IteratorState, decode_iterator, encode_iterator
 from kinesislab.api.registry import operation
-from kinesislab.engine.hashing import MAX_HASH_KEY
+from kinesislab.engine.hashing import MAX_HASH_KEY, hash_key
 from kinesislab.engine.sequence import shard_index_of
 from kinesislab.engine.shard import Shard, shard_id_for
 from kinesislab.engine.stream import Stream
@@ -43,6 +43,17 @@ def _check_size(stream: Stream, size: int) -> None:
                            f"size of {stream.max_record_size_bytes} bytes ({stream.max_record_size_kib} KiB).")
 
 
+def _missing_partition_key(stream: Stream) -> str:
+    """The model makes PartitionKey optional (for RecordDistributionStrategy AUTO, facts §5); a
+    stream that routes by key refuses a record without one. AUTO records get the empty key
+    (what the service stores for them is UNCONFIRMED)."""
+    if stream.record_distribution != "AUTO":
+        raise ServiceError("InvalidArgumentException",
+                           f"PartitionKey is required for stream {stream.name}: its RecordDistributionStrategy "
+                           f"is {stream.record_distribution}.")
+    return ""
+
+
 def _throttle_message(client, stream: Stream, shard: Shard) -> str:
     return f"Rate exceeded for shard {shard.shard_id} in stream {stream.name} under account {client.sim.account_id}."
 
@@ -64,7 +75,9 @@ def _throttled(client, stream: Stream, shard: Shard) -> None:
 def put_record(client, params: dict) -> dict:
     stream = client.resolve_stream(params, allow_statuses=WRITABLE)
     data = as_bytes(params["Data"])
-    partition_key = params["PartitionKey"]
+    partition_key = params.get("PartitionKey")
+    if partition_key is None:
+        partition_key = _missing_partition_key(stream)
     explicit = _explicit_hash_key(params.get("ExplicitHashKey"))
     if "SequenceNumberForOrdering" in params and stream.record_distribution == "AUTO":
         raise ServiceError("InvalidArgumentException",
@@ -85,35 +98,89 @@ def put_record(client, params: dict) -> dict:
 
 @operation(KINESIS, "PutRecords")
 def put_records(client, params: dict) -> dict:
+    """PutRecords, with the per-record work cut to what each record needs.
+
+    Records are admitted and stored one at a time through the engine's public ``Stream.offer`` and
+    ``Stream.store`` (so throttling, demand tracking and sequence numbers are exactly those of the
+    record-level path); what is the same for every record of the call is done once per call:
+    metric and usage updates are summed per call (per shard, per record size) before they are
+    recorded -- all integer sums, so the per-second totals are identical -- and shard ids and
+    throttle messages are built once per shard.
+    """
     stream = client.resolve_stream(params, allow_statuses=WRITABLE)
     limits = client.sim.limits
+    record_size = stream.record_size
+    max_record_size = stream.max_record_size_bytes
     entries = []
     total = 0
     # Validate every entry before admitting any: a request that fails changes nothing.
     for entry in params["Records"]:
-        data = as_bytes(entry["Data"])
-        size = stream.record_size(entry["PartitionKey"], data)
-        _check_size(stream, size)
-        entries.append((data, entry["PartitionKey"], _explicit_hash_key(entry.get("ExplicitHashKey")), size))
+        data = entry["Data"]
+        if data.__class__ is not bytes:
+            data = as_bytes(data)
+        partition_key = entry.get("PartitionKey")
+        if partition_key is None:
+            partition_key = _missing_partition_key(stream)
+        size = record_size(partition_key, data)
+        if size > max_record_size:
+            _check_size(stream, size)
+        explicit = entry.get("ExplicitHashKey")
+        if explicit is not None:
+            explicit = _explicit_hash_key(explicit)
+        entries.append((data, partition_key, explicit, size))
         total += size
     if total > limits.put_records_max_request_bytes:
         raise ServiceError("InvalidArgumentException",
                            f"Records size {total} bytes exceeds the PutRecords request limit of "
                            f"{limits.put_records_max_request_bytes} bytes (data plus partition keys).")
     results = []
+    append = results.append
+    offer = stream.offer
+    store = stream.store
+    auto = stream.record_distribution == "AUTO"
+    route = stream.route
+    shard_for_hash_key = stream.shard_for_hash_key
+    # Per call, keyed by id(shard): [shard, shard_id, accepted records, accepted bytes, throttled records].
+    per_shard: dict[int, list] = {}
+    accepted_sizes: dict[int, int] = {}   # record size -> accepted records, in first-accepted order
+    accepted_bytes = 0
     failed = 0
     for data, partition_key, explicit, size in entries:
-        shard = stream.route(partition_key, explicit)
-        if stream.offer(shard, size):
-            record = stream.store(shard, partition_key, data, size, explicit)
-            _accepted(client, stream, shard, size)
-            results.append({"SequenceNumber": str(record.sequence_number), "ShardId": shard.shard_id})
+        if auto:
+            shard = route(partition_key, explicit)
+        else:
+            shard = shard_for_hash_key(hash_key(partition_key) if explicit is None else explicit)
+        tally = per_shard.get(id(shard))
+        if tally is None:
+            tally = per_shard[id(shard)] = [shard, shard.shard_id, 0, 0, 0]
+        if offer(shard, size):
+            record = store(shard, partition_key, data, size, explicit)
+            tally[2] += 1
+            tally[3] += size
+            accepted_bytes += size
+            accepted_sizes[size] = accepted_sizes.get(size, 0) + 1
+            append({"SequenceNumber": str(record.sequence_number), "ShardId": tally[1]})
         else:
             failed += 1
-            _throttled(client, stream, shard)
-            results.append({"ErrorCode": "ProvisionedThroughputExceededException",
-                            "ErrorMessage": _throttle_message(client, stream, shard)})
+            tally[4] += 1
+            append({"ErrorCode": "ProvisionedThroughputExceededException",
+                    "ErrorMessage": _throttle_message(client, stream, shard)})
     succeeded = len(entries) - failed
+    if succeeded:
+        client.stream_metric(stream, "IncomingBytes", accepted_bytes)
+        client.stream_metric(stream, "IncomingRecords", succeeded)
+    if failed:
+        client.stream_metric(stream, "WriteProvisionedThroughputExceeded", failed)
+    if stream.enhanced_metrics:
+        for shard, shard_id, count, size_sum, throttled in per_shard.values():
+            if count:
+                client.shard_metric(stream, shard_id, "IncomingBytes", size_sum)
+                client.shard_metric(stream, shard_id, "IncomingRecords", count)
+            if throttled:
+                client.shard_metric(stream, shard_id, "WriteProvisionedThroughputExceeded", throttled)
+    usage = stream.usage
+    for size, count in accepted_sizes.items():
+        usage.accepted(size, count)
     for metric, value in (("PutRecords.TotalRecords", len(entries)), ("PutRecords.SuccessfulRecords", succeeded),
                           ("PutRecords.ThrottledRecords", failed), ("PutRecords.FailedRecords", 0),
                           ("PutRecords.Bytes", total), ("PutRecords.Success", 1 if succeeded else 0)):
@@ -198,6 +265,24 @@ def millis_behind_latest(now: float, shard: Shard, next_position: int) -> int:
     return max(0, round((now - oldest_unread.arrival_seconds) * 1000))
 
 
+def _records_response(client, records: list) -> list[dict]:
+    """GetRecords' ``Records`` list. Records written in the same call (or the same virtual instant)
+    share an arrival time, so each distinct arrival time becomes a datetime once per call (datetimes
+    are immutable: sharing one object between records is indistinguishable from building each)."""
+    to_datetime = client.to_datetime
+    stamps: dict[float, object] = {}
+    out = []
+    append = out.append
+    for r in records:
+        arrival = r.arrival_seconds
+        stamp = stamps.get(arrival)
+        if stamp is None:
+            stamp = stamps[arrival] = to_datetime(arrival)
+        append({"SequenceNumber": str(r.sequence_number), "ApproximateArrivalTimestamp": stamp,
+                "Data": r.data, "PartitionKey": r.partition_key, "EncryptionType": "NONE"})
+    return out
+
+
 @operation(KINESIS, "GetRecords")
 def get_records(client, params: dict) -> dict:
     sim = client.sim
@@ -245,9 +330,7 @@ def get_records(client, params: dict) -> dict:
         client.shard_metric(stream, shard.shard_id, metric, value)
     stream.usage.read(size, enhanced_fan_out=False)
     response = {
-        "Records": [{"SequenceNumber": str(r.sequence_number),
-                     "ApproximateArrivalTimestamp": client.to_datetime(r.arrival_seconds),
-                     "Data": r.data, "PartitionKey": r.partition_key, "EncryptionType": "NONE"} for r in records],
+        "Records": _records_response(client, records),
         "MillisBehindLatest": millis_behind_latest(now, shard, next_position),
     }
     if not shard.is_open and next_position >= shard.end_position:

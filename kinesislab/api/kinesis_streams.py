@@ -251,6 +251,9 @@ def _retention(client, params: dict, increase: bool) -> dict:
                            f"than existing retention period ({stream.retention_hours} hours). "
                            f"Use IncreaseRetentionPeriod API.")
     stream.usage.account_time()
+    # Records already past the old period are gone: a longer period must not bring them back.
+    stream.expire_closed_shards()
+    stream.trim()
     stream.retention_hours = hours
     stream.trim()
     return {}

@@ -57,6 +57,10 @@ def _service_side_errors(value, shape: Shape, path: str, errors: list[str]) -> N
             _service_side_errors(item, shape.member, f"{path}.{index}.member", errors)
         return
     if kind == "map":
+        # botocore checks no map (or blob) lengths on the client, so the service checks both ends.
+        if "min" in meta and len(value) < meta["min"]:
+            errors.append(f"Value '{_show(value)}' at '{path}' failed to satisfy constraint: "
+                          f"Member must have length greater than or equal to {meta['min']}")
         if "max" in meta and len(value) > meta["max"]:
             errors.append(f"Value '{_show(value)}' at '{path}' failed to satisfy constraint: "
                           f"Member must have length less than or equal to {meta['max']}")
@@ -66,6 +70,9 @@ def _service_side_errors(value, shape: Shape, path: str, errors: list[str]) -> N
         return
     if kind in ("string", "blob"):
         length = len(value)
+        if kind == "blob" and "min" in meta and length < meta["min"]:
+            errors.append(f"Value '{_show(value)}' at '{path}' failed to satisfy constraint: "
+                          f"Member must have length greater than or equal to {meta['min']}")
         if "max" in meta and length > meta["max"]:
             errors.append(f"Value '{_show(value)}' at '{path}' failed to satisfy constraint: "
                           f"Member must have length less than or equal to {meta['max']}")

@@ -74,8 +74,9 @@ class Dashboard(widgets.VBox):
                 control = self.controls[name]
                 clamped = _clamp(control, value)
                 if clamped != value:
-                    notes.append(f"{control.description or name} must be between {control.min} and {control.max}: "
-                                 f"using {clamped}.")
+                    low, high = _bounds(control)
+                    notes.append(f"{control.description or name} must be between {low:g} and {high:g}: "
+                                 f"using {clamped:g}.")
                 self._muted = True
                 try:
                     control.value = clamped
@@ -126,8 +127,16 @@ class Dashboard(widgets.VBox):
         return data, metadata
 
 
-def _clamp(control: widgets.Widget, value):
+def _bounds(control: widgets.Widget):
+    """The smallest and largest value a control takes (a log slider's min/max are exponents)."""
     low, high = getattr(control, "min", None), getattr(control, "max", None)
+    if isinstance(control, widgets.FloatLogSlider):
+        return control.base ** low, control.base ** high
+    return low, high
+
+
+def _clamp(control: widgets.Widget, value):
+    low, high = _bounds(control)
     if low is not None and high is not None and isinstance(value, (int, float)):
         clamped = min(max(value, low), high)
         return type(control.value)(clamped) if isinstance(control.value, (int, float)) else clamped

@@ -88,5 +88,7 @@ def _shard_shares(keys: KeyDistribution, starting_hash_keys: tuple[int, ...], en
         return sizes / sizes.sum()
     index = np.fromiter((bisect.bisect_right(starting_hash_keys, h) - 1 for h in table.hash_keys),
                         dtype=np.int64, count=len(table.hash_keys))
-    return np.bincount(index, weights=table.weights, minlength=len(starting_hash_keys))
+    shares = np.bincount(index, weights=table.weights, minlength=len(starting_hash_keys))
+    # Renormalise: float sums of many weights can exceed 1 by an ulp, which multinomial rejects.
+    return np.minimum(shares / shares.sum(), 1.0)
 

@@ -46,6 +46,8 @@ class KplBatcher:
             if settings.aggregation else 1
         #: per slot: deque of (tick created, user records) waiting in the KPL buffer
         self.backlog: dict[int, deque] = {}
+        #: per slot: the (tick created, user records) pieces :meth:`plan` took this tick, oldest first
+        self._taken: dict[int, list] = {}
 
     @property
     def raw_record_bytes(self) -> float:
@@ -84,6 +86,7 @@ class KplBatcher:
         windows = max(1, int(round(resolution / self.settings.record_max_buffered_time)))
         cap = self.settings.rate_limit_percent / 100.0
         slots, records, sizes, per_record = [], [], [], []
+        self._taken = {}
         for slot, queue in self.backlog.items():
             users = sum(count for _, count in queue)
             if users == 0:
@@ -95,14 +98,14 @@ class KplBatcher:
                 kinesis = windows * k_per_window
             else:
                 users_each, kinesis = 1.0, users
-            size = self.aggregate_bytes(users_each)
+            size = float(math.ceil(self.aggregate_bytes(users_each)))  # whole bytes
             limit = math.floor(min(cap * shard_records_per_second * resolution,
                                    cap * shard_bytes_per_second * resolution / size))
             send = max(0, min(kinesis, limit))
             if send == 0:
                 continue
             take = min(users, int(round(send * users_each)))
-            self._take(queue, take)
+            self._taken[slot] = self._take(queue, take)
             slots.append(slot)
             records.append(send)
             sizes.append(size)
@@ -111,15 +114,44 @@ class KplBatcher:
                 np.array(sizes, dtype=float), np.array(per_record, dtype=float))
 
     @staticmethod
-    def _take(queue: deque, count: int) -> None:
+    def _take(queue: deque, count: int) -> list:
+        """Take ``count`` user records from the front (oldest first); returns the pieces taken."""
+        taken = []
         while count and queue:
             if queue[0][1] <= count:
-                count -= queue.popleft()[1]
+                piece = queue.popleft()
+                count -= piece[1]
+                taken.append(piece)
             else:
                 queue[0][1] -= count
+                taken.append([queue[0][0], count])
                 count = 0
+        return taken
 
     def give_back(self, tick: int, slot: int, users: int) -> None:
-        """Throttled user records go back to the front of the buffer (the KPL retries them)."""
+        """Throttled user records go back to the front of the buffer (the KPL retries them).
+
+        They keep the tick they were created in, so RecordTtl still counts from the original
+        put (the KPL expires a record ``record_ttl`` after the application added it, however
+        often it was retried). The newest of the records taken this tick are the ones returned;
+        ``tick`` is used only for records :meth:`plan` did not take (not expected).
+        """
+        if not users:
+            return
+        queue = self.backlog.setdefault(int(slot), deque())
+        pieces = self._taken.get(int(slot), [])
+        users = int(users)
+        returned = []
+        while users and pieces:
+            created, count = pieces[-1]
+            back = min(count, users)
+            returned.append([created, back])
+            users -= back
+            if back == count:
+                pieces.pop()
+            else:
+                pieces[-1] = [created, count - back]
         if users:
-            self.backlog.setdefault(int(slot), deque()).appendleft([tick, int(users)])
+            returned.append([tick, users])
+        for piece in returned:  # newest first, so the queue stays oldest first
+            queue.appendleft(piece)

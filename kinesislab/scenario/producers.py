@@ -43,7 +43,8 @@ class ProducerState:
 
     @classmethod
     def start(cls, spec: Producer, resolution: float, slots: int) -> "ProducerState":
-        size = spec.record_size.mean() + spec.partition_key_bytes
+        # Whole bytes, as every real record has (and as backend="records" sends them).
+        size = float(round(spec.record_size.mean() + spec.partition_key_bytes))
         attempts = 1 if isinstance(spec.retry, NoRetry) else max(1, int(spec.retry.max_attempts))
         horizon = math.ceil(_max_delay(spec.retry) / resolution) + 2
         state = cls(spec=spec, traffic=spec.traffic, resolution=resolution, size_bytes=size,

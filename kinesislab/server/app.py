@@ -42,8 +42,9 @@ class Endpoint:
     """A running local endpoint for one simulator. Use :func:`serve` or ``sim.serve()``."""
 
     def __init__(self, sim: "Simulator", host: str = "127.0.0.1", port: int = 0, speed: float = 1.0):
-        if speed <= 0:
-            raise ValueError("speed must be positive (virtual seconds per wall second)")
+        if speed < 0:
+            raise ValueError("speed must be >= 0 (virtual seconds per wall second; 0 freezes the clock "
+                             "so that only sim.advance moves it, for tests)")
         self.sim = sim
         self.host = host
         self.port = port
@@ -66,7 +67,7 @@ class Endpoint:
             now = time.monotonic()
             elapsed = now - self._last_wall
             self._last_wall = now
-            if elapsed > 0:
+            if elapsed > 0 and self.speed > 0:
                 self.sim.advance(elapsed * self.speed)
 
     def start(self) -> str:
@@ -213,7 +214,7 @@ class WireHandler(tornado.web.RequestHandler):
                 await self.flush()
                 if "ChildShards" in event["SubscribeToShardEvent"]:
                     break
-                await asyncio.sleep(EVENT_INTERVAL_SECONDS / endpoint.speed)
+                await asyncio.sleep(EVENT_INTERVAL_SECONDS / endpoint.speed if endpoint.speed else 0.05)
         except tornado.iostream.StreamClosedError:
             events.close()
             return
