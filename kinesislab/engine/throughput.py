@@ -25,7 +25,24 @@ import math
 import numpy as np
 
 
-class WriteBudget:
+class _PerSecondBudget:
+    """Buckets that change only at whole virtual seconds."""
+
+    second: int | None = None
+
+    def _seconds_crossed(self, now: float) -> int:
+        """Whole-second boundaries crossed since the last call (0 on the first call)."""
+        second = math.floor(now)
+        if self.second is None:
+            self.second = second
+            return 0
+        elapsed = second - self.second
+        if elapsed > 0:
+            self.second = second
+        return elapsed
+
+
+class WriteBudget(_PerSecondBudget):
     """Byte and record buckets for every shard of one stream (index = shard slot)."""
 
     def __init__(self, bytes_per_second: float, records_per_second: float,
@@ -51,14 +68,9 @@ class WriteBudget:
 
     def refill(self, now: float) -> None:
         """Add the rate for every whole second boundary crossed since the last refill."""
-        second = math.floor(now)
-        if self.second is None:
-            self.second = second
-            return
-        elapsed = second - self.second
+        elapsed = self._seconds_crossed(now)
         if elapsed <= 0:
             return
-        self.second = second
         np.minimum(self.bytes_tokens + elapsed * self.bytes_per_second, self.bytes_capacity, out=self.bytes_tokens)
         np.minimum(self.records_tokens + elapsed * self.records_per_second, self.records_capacity,
                    out=self.records_tokens)
@@ -102,7 +114,7 @@ class WriteBudget:
         return accepted
 
 
-class ReadBudget:
+class ReadBudget(_PerSecondBudget):
     """GetRecords calls and bytes for every shard of one stream (shared by polling consumers)."""
 
     def __init__(self, bytes_per_second: float, calls_per_second: int):
@@ -120,14 +132,9 @@ class ReadBudget:
 
     def refill(self, now: float) -> None:
         """Calls reset at each whole second; the byte bucket repays debt at its rate, capped at one second."""
-        second = math.floor(now)
-        if self.second is None:
-            self.second = second
-            return
-        elapsed = second - self.second
+        elapsed = self._seconds_crossed(now)
         if elapsed <= 0:
             return
-        self.second = second
         np.minimum(self.bytes_tokens + elapsed * self.bytes_per_second, self.bytes_per_second, out=self.bytes_tokens)
         self.calls_tokens[:] = self.calls_per_second
 
