@@ -74,6 +74,8 @@ class HotShardDashboard(Dashboard):
             return ""
         offered = hot["total_accepted"] + hot["total_throttled"]
         share = (hot["accepted"] + hot["throttled"]) / offered if offered else 0.0
-        return (f"Hottest shard <b>{hot['shard_id']}</b> gets {share:.0%} of the traffic: "
+        salting = f", salted {values['salt']} ways" if values["salt"] > 1 else ""
+        return (f"<b>{values['shards']} shards</b>, {values['keys']:,} keys ({values['distribution']}{salting}). "
+                f"Hottest shard <b>{hot['shard_id']}</b> gets {share:.0%} of the traffic: "
                 f"{hot['accepted']:,.0f} accepted/s, <b style='color:#D55E00'>{hot['throttled']:,.0f} throttled/s</b>. "
                 f"Whole stream: {hot['total_accepted']:,.0f} accepted/s, {hot['total_throttled']:,.0f} throttled/s.")
