@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import botocore.session
 from botocore.exceptions import ClientError, WaiterError
 
 from kinesislab.api.registry import snake_case
 
 
+@lru_cache(maxsize=None)
+def _model(service_name: str):
+    """botocore's waiter model, loaded once per service (a new botocore session costs ~0.1 s)."""
+    return botocore.session.get_session().get_waiter_model(service_name)
+
+
 def _names(service_name: str) -> dict[str, str]:
-    model = botocore.session.get_session().get_waiter_model(service_name)
-    return {snake_case(name): name for name in model.waiter_names}
+    return {snake_case(name): name for name in _model(service_name).waiter_names}
 
 
 class Waiter:
@@ -20,8 +27,7 @@ class Waiter:
         names = _names(client.service_name)
         if waiter_name not in names:
             raise ValueError(f"Waiter does not exist: {waiter_name}; choose from {sorted(names)}")
-        model = botocore.session.get_session().get_waiter_model(client.service_name)
-        self.config = model.get_waiter(names[waiter_name])
+        self.config = _model(client.service_name).get_waiter(names[waiter_name])
         self.client = client
         self.name = waiter_name
 

@@ -366,7 +366,8 @@ class StreamSpec:
 
 @dataclass(frozen=True)
 class Scenario:
-    """Everything one run needs. ``duration`` and ``resolution`` are seconds of virtual time."""
+    """Everything one run needs. ``duration`` and ``resolution`` are seconds of virtual time;
+    ``resolution`` (the tick) is at most 1 s, the period at which shards' write budgets refill."""
 
     stream: StreamSpec = StreamSpec()
     producers: Sequence[Producer] = (Producer(),)

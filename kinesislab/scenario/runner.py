@@ -66,6 +66,10 @@ class Runner:
             self.sim.advance(limits.efo_consumer_creating_seconds)
         self.start_time = self.sim.clock.time
         self.resolution = float(scenario.resolution)
+        if not 0 < self.resolution <= 1:
+            # Shards' write budgets refill once per whole second and hold one second of capacity,
+            # so a tick longer than a second would offer several seconds of records at once.
+            raise ValueError(f"resolution must be more than 0 and at most 1 second, not {scenario.resolution}")
         self.ticks = max(1, math.ceil(scenario.duration / self.resolution))
         self.log = ShardLog(self.ticks, self.resolution, len(self.stream.shards_by_slot))
         self.producers = [ProducerState.start(p, self.resolution, len(self.stream.shards_by_slot))
@@ -185,6 +189,8 @@ class Runner:
                             if start <= parent.ending and end >= parent.starting]
                 mapping[slot] = children
             state.remap_slots(mapping)
+            if state.kpl is not None:
+                state.kpl.remap_slots(mapping)
 
     def _shares_for(self, keys) -> np.ndarray:
         if keys not in self._shares:
@@ -301,11 +307,22 @@ class Runner:
                     owners.append(entry)
                 entry += 1
         accepted = np.zeros(entry, dtype=np.int64)
-        for begin in range(0, len(entries), 500):
-            response = self.client.put_records(StreamName=self.stream.name, Records=entries[begin:begin + 500])
-            for owner, result in zip(owners[begin:begin + 500], response["Records"]):
+        # Calls of at most 500 entries and 10 MiB (data plus partition keys), like a real client.
+        limits = self.sim.limits
+        begin = 0
+        while begin < len(entries):
+            end, request_bytes = begin, 0
+            while end < len(entries) and end - begin < limits.put_records_max_entries:
+                size = len(entries[end]["Data"]) + len(entries[end]["PartitionKey"])
+                if end > begin and request_bytes + size > limits.put_records_max_request_bytes:
+                    break
+                request_bytes += size
+                end += 1
+            response = self.client.put_records(StreamName=self.stream.name, Records=entries[begin:end])
+            for owner, result in zip(owners[begin:end], response["Records"]):
                 if "SequenceNumber" in result:
                     accepted[owner] += 1
+            begin = end
         return accepted
 
     # ------------------------------------------------------------------ reads
@@ -327,14 +344,17 @@ class Runner:
         budget.refill(self.sim.clock.time)
         now_end = (tick + 1) * self.resolution
         rec = self.recorder
-        order = list(range(len(self.readers)))
+        # Only polling readers share the GetRecords budget: rotate them alone (enhanced fan-out
+        # readers, with pipes of their own, must not change whose turn it is).
+        order = [i for i, r in enumerate(self.readers) if isinstance(r, PollingReader)]
         if order:
             # Who calls first rotates from one round of polls to the next, so no application is
             # always first (or always last) at the shared budget, whatever the poll interval.
             shift = self._poll_rounds % len(order)
             order = order[shift:] + order[:shift]
-            if any(isinstance(r, PollingReader) and r.calls_this_tick(tick) for r in self.readers):
+            if any(self.readers[i].calls_this_tick(tick) for i in order):
                 self._poll_rounds += 1
+        order += [i for i, r in enumerate(self.readers) if not isinstance(r, PollingReader)]
         for index in order:
             reader = self.readers[index]
             reader.discover(live, log)
