@@ -54,12 +54,18 @@ class SimulatedClient:
         """Give the class one method per registered operation (so Tab completion lists them)."""
         for operation_name in operations(cls.service_name):
             method_name = snake_case(operation_name)
+            setattr(cls, method_name, cls._make_method(operation_name, method_name))
 
-            def method(self, _name=operation_name, **params):
-                return self._invoke(_name, params)
+    @classmethod
+    def _make_method(cls, operation_name: str, method_name: str):
+        # The operation is bound in the closure and ``self`` is positional-only, so no keyword
+        # parameter (a request member such as "_name" or "self", say from the wire) can redirect
+        # the call to another operation or clash with ``self``: it is just an unknown parameter.
+        def method(self, /, **params):
+            return self._invoke(operation_name, params)
 
-            method.__name__ = method_name
-            method.__qualname__ = f"{cls.__name__}.{method_name}"
-            method.__doc__ = (f"{operation_name}, as boto3's ``{cls.service_name}`` client: same keyword "
-                              f"parameters, response and exceptions, in virtual time.")
-            setattr(cls, method_name, method)
+        method.__name__ = method_name
+        method.__qualname__ = f"{cls.__name__}.{method_name}"
+        method.__doc__ = (f"{operation_name}, as boto3's ``{cls.service_name}`` client: same keyword "
+                          f"parameters, response and exceptions, in virtual time.")
+        return method

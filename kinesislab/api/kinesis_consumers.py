@@ -5,6 +5,7 @@ from __future__ import annotations
 from kinesislab.api.errors import ServiceError
 from kinesislab.api.kinesis_account import efo_consumer_limit
 from kinesislab.api.kinesis_records import _start_position
+from kinesislab.api.kinesis_streams import _decode_token, _encode_token
 from kinesislab.api.registry import operation
 from kinesislab.engine.fanout import EventStream
 from kinesislab.engine.stream import Consumer, Stream
@@ -96,17 +97,16 @@ def describe_stream_consumer(client, params: dict) -> dict:
 def list_stream_consumers(client, params: dict) -> dict:
     stream = client.resolve_stream({"StreamARN": params["StreamARN"]})
     consumers = sorted(stream.consumers.values(), key=lambda c: c.name)
-    start = 0
     if "NextToken" in params:
-        try:
-            start = int(params["NextToken"])
-        except ValueError:
-            raise ServiceError("InvalidArgumentException", f"Invalid NextToken: {params['NextToken']}") from None
+        # Tokens expire like ListShards' and ListStreams' (ExpiredNextTokenException after 300 s, facts §12).
+        after = _decode_token(client, params["NextToken"], "ListStreamConsumers")["after"]
+        consumers = [c for c in consumers if c.name > after]
     limit = params.get("MaxResults", 100)
-    page = consumers[start:start + limit]
+    page = consumers[:limit]
     response = {"Consumers": [_description(client, stream, c, with_stream=False) for c in page]}
-    if start + limit < len(consumers):
-        response["NextToken"] = str(start + limit)
+    if len(consumers) > limit:
+        response["NextToken"] = _encode_token({"kind": "ListStreamConsumers", "after": page[-1].name,
+                                               "issued": client.sim.clock.time})
     return response
 
 

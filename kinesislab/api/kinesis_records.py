@@ -266,18 +266,22 @@ def millis_behind_latest(now: float, shard: Shard, next_position: int) -> int:
 
 
 def _records_response(client, records: list) -> list[dict]:
-    """GetRecords' ``Records`` list. Records written in the same call (or the same virtual instant)
-    share an arrival time, so each distinct arrival time becomes a datetime once per call (datetimes
-    are immutable: sharing one object between records is indistinguishable from building each)."""
+    """GetRecords' ``Records`` list.
+
+    A shard's records are in arrival order and those written in the same call (or virtual instant)
+    share an arrival time, so the datetime is built once per run of equal arrival times, not once
+    per record (datetimes are immutable: sharing one is indistinguishable from building each).
+    """
     to_datetime = client.to_datetime
-    stamps: dict[float, object] = {}
     out = []
     append = out.append
+    last_arrival = None
+    stamp = None
     for r in records:
         arrival = r.arrival_seconds
-        stamp = stamps.get(arrival)
-        if stamp is None:
-            stamp = stamps[arrival] = to_datetime(arrival)
+        if arrival != last_arrival:
+            stamp = to_datetime(arrival)
+            last_arrival = arrival
         append({"SequenceNumber": str(r.sequence_number), "ApproximateArrivalTimestamp": stamp,
                 "Data": r.data, "PartitionKey": r.partition_key, "EncryptionType": "NONE"})
     return out
@@ -315,7 +319,7 @@ def get_records(client, params: dict) -> dict:
     stream.trim()
     position = max(state.position, shard.first_position)
     records = shard.records_from(position, min(limit, limits.get_records_max_records), limits.get_records_max_bytes)
-    size = sum(r.size_bytes for r in records)
+    size = sum([r.size_bytes for r in records])
     budget.charge(shard.slot, size)
     next_position = position + len(records)
     now = sim.clock.time

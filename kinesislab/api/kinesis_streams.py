@@ -301,6 +301,8 @@ def update_max_record_size(client, params: dict) -> dict:
 
     def apply() -> None:
         stream.max_record_size_kib = size
+        # Settle the tanks at the old size first, so a larger tank fills at the byte rate from now.
+        stream.write_budget.refill(client.sim.clock.time)
         stream.write_budget.set_bytes_capacity(stream._byte_tank())
 
     stream.set_status_for("UPDATING", client.sim.limits.stream_updating_seconds, action=apply)
