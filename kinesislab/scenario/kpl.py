@@ -128,6 +128,26 @@ class KplBatcher:
                 count = 0
         return taken
 
+    def remap_slots(self, closed_to_children: dict[int, list[tuple[int, float]]]) -> None:
+        """After a reshard, user records buffered for a closed shard follow their keys to its
+        children (split by the children's key shares, oldest first as before)."""
+        for slot, children in closed_to_children.items():
+            queue = self.backlog.get(slot)
+            if not children or not queue:
+                continue
+            del self.backlog[slot]
+            shares = np.array([share for _, share in children], float)
+            shares = shares / shares.sum() if shares.sum() > 0 else np.full(len(shares), 1 / len(shares))
+            for created, count in queue:
+                parts = np.floor(count * shares).astype(np.int64)
+                parts[int(np.argmax(shares))] += count - int(parts.sum())
+                for (child, _), part in zip(children, parts):
+                    if part:
+                        self.backlog.setdefault(int(child), deque()).append([created, int(part)])
+            for child, _ in children:
+                if child in self.backlog:
+                    self.backlog[child] = deque(sorted(self.backlog[child], key=lambda entry: entry[0]))
+
     def give_back(self, tick: int, slot: int, users: int) -> None:
         """Throttled user records go back to the front of the buffer (the KPL retries them).
 
