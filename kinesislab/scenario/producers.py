@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -54,6 +55,11 @@ class ProducerState:
                                    partition_key_bytes=spec.partition_key_bytes)
         return state
 
+    @cached_property
+    def _steps(self) -> np.ndarray:
+        """0, 1, ... horizon - 1 (the horizon never changes during a run)."""
+        return np.arange(self.ring.shape[1])
+
     @property
     def max_attempts(self) -> int:
         return self.ring.shape[0] - 1
@@ -88,13 +94,13 @@ class ProducerState:
         before = np.cumsum(ordered, axis=0) - ordered
         accepted = np.clip(accepted_per_slot[None, :] - before, 0, ordered)
         throttled = ordered - accepted
+        totals = throttled.sum(axis=1)
         retried = dropped = 0
         policy = self.spec.retry
-        for row, attempt in enumerate(order):
+        for row in np.flatnonzero(totals):
+            attempt = int(order[row])
             refused = throttled[row]
-            total = int(refused.sum())
-            if total == 0:
-                continue
+            total = int(totals[row])
             if isinstance(policy, NoRetry) or attempt >= self.max_attempts:
                 dropped += total
                 continue
@@ -103,11 +109,12 @@ class ProducerState:
                 kept = np.floor(refused * (room / total))
                 dropped += total - int(kept.sum())
                 refused = kept
-            retried += int(refused.sum())
-            self._enqueue(tick, int(attempt), refused)
+                total = int(kept.sum())
+            retried += total
+            self._enqueue(tick, attempt, refused, total)
         return retried, dropped
 
-    def _enqueue(self, tick: int, attempt: int, counts: np.ndarray) -> None:
+    def _enqueue(self, tick: int, attempt: int, counts: np.ndarray, total: int) -> None:
         policy = self.spec.retry
         horizon = self.ring.shape[1]
         if isinstance(policy, FixedRetry):
@@ -123,10 +130,11 @@ class ProducerState:
             ceiling = min(policy.cap, policy.base * 2 ** attempt)
             spread_ticks = min(horizon - 1, max(1, math.ceil(ceiling / self.resolution)))
             base, remainder = np.divmod(counts, spread_ticks)
-            extra = np.arange(spread_ticks)[:, None] < remainder[None, :]
-            columns = (tick + 1 + np.arange(spread_ticks)) % horizon
+            steps = self._steps[:spread_ticks]
+            extra = steps[:, None] < remainder[None, :]
+            columns = (tick + 1 + steps) % horizon
             self.ring[attempt + 1, columns, :len(counts)] += base[None, :] + extra
-        self.buffered += int(counts.sum())
+        self.buffered += total
 
     def remap_slots(self, closed_to_children: dict[int, list[tuple[int, float]]]) -> None:
         """After a reshard, queued retries of a closed shard follow their keys to its children."""
