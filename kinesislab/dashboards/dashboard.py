@@ -131,7 +131,8 @@ def _bounds(control: widgets.Widget):
     """The smallest and largest value a control takes (a log slider's min/max are exponents)."""
     low, high = getattr(control, "min", None), getattr(control, "max", None)
     if isinstance(control, widgets.FloatLogSlider):
-        return control.base ** low, control.base ** high
+        # Rounded to 12 significant digits, so 10 ** log10(50) is 50 again, not 49.99999999999999.
+        return float(f"{control.base ** low:.12g}"), float(f"{control.base ** high:.12g}")
     return low, high
 
 

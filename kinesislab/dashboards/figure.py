@@ -32,7 +32,8 @@ class LiveFigure:
         if not self._laid_out:
             # Constrained layout costs a second full draw on every save: settle it once, then freeze.
             self.figure.canvas.draw()
-            self.figure.set_layout_engine("none")
+            # None, not "none": "none" leaves a placeholder engine, and savefig then draws twice.
+            self.figure.set_layout_engine(None)
             self._laid_out = True
         buffer = BytesIO()
         self.figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
