@@ -3,7 +3,7 @@
 >>> from kinesislab import Simulator
 >>> sim = Simulator(seed=0)
 >>> kinesis = sim.client("kinesis")
->>> kinesis.create_stream(StreamName="orders", ShardCount=2)
+>>> response = kinesis.create_stream(StreamName="orders", ShardCount=2)
 >>> sim.advance(10)          # virtual seconds: the stream becomes ACTIVE
 >>> kinesis.put_record(StreamName="orders", Data=b"hello", PartitionKey="customer-1")["ShardId"]
 'shardId-000000000001'
