@@ -122,7 +122,9 @@ class Dashboard(widgets.VBox):
         else:
             data, metadata = bundle, {}
         data = dict(data)
-        data["image/png"] = base64.b64encode(self.live_figure.png()).decode()
+        # The figure was just rendered into the Image widget: reuse those bytes for the fallback.
+        png = self.live_figure.image.value or self.live_figure.png()
+        data["image/png"] = base64.b64encode(png).decode()
         data["text/plain"] = f"{self.title} (a live dashboard: run this notebook in JupyterLab to use its controls)"
         return data, metadata
 
