@@ -149,6 +149,12 @@ class WireHandler(tornado.web.RequestHandler):
     def get(self) -> None:
         self._error(400, "UnknownOperationException", "Send POST requests with an X-Amz-Target header.")
 
+    def write_error(self, status_code: int, **kwargs) -> None:
+        # Whatever Tornado itself refuses (405 for other methods) or an engine bug (500) still
+        # answers in the service's error format, so botocore raises a ClientError, not a parse error.
+        code = "InternalFailure" if status_code >= 500 else "UnknownOperationException"
+        self._error(status_code, code, self._reason)
+
     async def post(self) -> None:
         body = self.request.body
         if len(body) > MAX_BODY_BYTES:
@@ -167,7 +173,7 @@ class WireHandler(tornado.web.RequestHandler):
                 raise WireError("The request body must be a JSON object.")
             operation = model.operation_model(operation_name)
             params = from_wire(payload, operation.input_shape) if operation.input_shape else payload
-        except (ValueError, WireError) as error:
+        except (ValueError, WireError, RecursionError) as error:   # RecursionError: absurdly nested JSON
             self._error(400, "SerializationException", str(error) or "Malformed request body.")
             return
         client = self.endpoint.sim.client(service_name)
@@ -194,7 +200,9 @@ class WireHandler(tornado.web.RequestHandler):
             return
         self.set_header("Content-Type", "application/x-amz-json-1.1")
         self.set_header("x-amzn-RequestId", response.get("ResponseMetadata", {}).get("RequestId", ""))
-        self.finish(json.dumps(to_wire(response, operation.output_shape)))
+        # Operations without an output shape (CreateStream, ...) answer an empty object.
+        output = to_wire(response, operation.output_shape) if operation.output_shape else {}
+        self.finish(json.dumps(output))
 
     async def _stream_events(self, events, operation) -> None:
         shape = operation.output_shape.members["EventStream"].members["SubscribeToShardEvent"]

@@ -42,11 +42,11 @@ def from_wire(value, shape: Shape | None):
         except (binascii.Error, ValueError):
             raise WireError(f"Invalid base64 in {shape.name}") from None
     if kind == "timestamp":
-        if isinstance(value, (int, float)):
-            return datetime.fromtimestamp(value, tz=timezone.utc)
         try:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return datetime.fromtimestamp(value, tz=timezone.utc)
             return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
+        except (ValueError, OverflowError, OSError):   # out-of-range epochs overflow, NaN is a ValueError
             raise WireError(f"Invalid timestamp in {shape.name}") from None
     return value
 
