@@ -90,12 +90,52 @@ def _service_side_errors(value, shape: Shape, path: str, errors: list[str]) -> N
                           f"Member must have value less than or equal to {meta['max']}")
 
 
+@lru_cache(maxsize=None)
+def _put_records_entry_rules() -> tuple:
+    """PutRecords' entry constraints, read from the model once: (min entries, max entries,
+    allowed members, max Data bytes, min and max PartitionKey length, ExplicitHashKey matcher)."""
+    operation = service_model("kinesis").operation_model("PutRecords")
+    records = operation.input_shape.members["Records"]
+    entry = records.member
+    key = entry.members["PartitionKey"].metadata
+    return (records.metadata["min"], records.metadata["max"], frozenset(entry.members),
+            entry.members["Data"].metadata["max"], key["min"], key["max"],
+            _compiled(entry.members["ExplicitHashKey"].metadata["pattern"]).fullmatch)
+
+
+def _surely_valid_entries(records) -> bool:
+    """True when every PutRecords entry certainly passes both layers (the common case); False
+    means "not sure", and the full validators run and report exactly as always."""
+    fewest, most, members, max_data, min_key, max_key, explicit_ok = _put_records_entry_rules()
+    if type(records) is not list or not fewest <= len(records) <= most:
+        return False
+    for entry in records:
+        if type(entry) is not dict or not members.issuperset(entry):
+            return False
+        data, key = entry.get("Data"), entry.get("PartitionKey")
+        if type(data) is not bytes or len(data) > max_data or type(key) is not str or not min_key <= len(key) <= max_key:
+            return False
+        explicit = entry.get("ExplicitHashKey")
+        if explicit is not None and (type(explicit) is not str or not explicit_ok(explicit)):
+            return False
+    return True
+
+
 def validate_request(service_name: str, operation_name: str, params: dict) -> None:
     """Raise as boto3 and then the service would for a request that breaks the model.
 
     Raises botocore's ``ParamValidationError`` (client side) or ``ServiceError``
-    ``ValidationException`` (service side). Returns quietly for a valid request.
+    ``ValidationException`` (service side). Returns quietly for a valid request. PutRecords'
+    entries are checked by a fast path (the same rules, read from the model) when they are
+    plainly valid; the generic walk then only checks the rest of the request.
     """
+    if (service_name == "kinesis" and operation_name == "PutRecords" and type(params) is dict
+            and _surely_valid_entries(params.get("Records"))):
+        params = {**params, "Records": params["Records"][:1]}
+    _validate_request(service_name, operation_name, params)
+
+
+def _validate_request(service_name: str, operation_name: str, params: dict) -> None:
     operation = service_model(service_name).operation_model(operation_name)
     input_shape = operation.input_shape
     if input_shape is None:

@@ -11,18 +11,11 @@ from __future__ import annotations
 
 
 def make_sequence_number(shard_created_seconds: int, shard_index: int, counter: int, record_seconds: int) -> int:
-    """The integer value of a sequence number (print it with ``str``)."""
-    text = (
-        "2"
-        + format(shard_created_seconds & 0xFFFFFFFFF, "09x")
-        + format(shard_index & 0xF, "x")
-        + format(counter & 0xFFFFFFFFFFFFFFFF, "016x")
-        + "00"
-        + format(record_seconds & 0xFFFFFFFFF, "09x")
-        + format(shard_index & 0xFFFFFFFF, "08x")
-        + "2"
-    )
-    return int(text, 16)
+    """The integer value of a sequence number (print it with ``str``): the hex layout above,
+    assembled with shifts (bit offsets are 4 x the hex positions counted from the right)."""
+    return ((2 << 184) | ((shard_created_seconds & 0xFFFFFFFFF) << 148) | ((shard_index & 0xF) << 144)
+            | ((counter & 0xFFFFFFFFFFFFFFFF) << 80) | ((record_seconds & 0xFFFFFFFFF) << 36)
+            | ((shard_index & 0xFFFFFFFF) << 4) | 2)
 
 
 def shard_index_of(sequence_number: int) -> int | None:

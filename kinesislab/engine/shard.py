@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from kinesislab.engine.hashing import HashKeyRange
 
@@ -49,7 +50,7 @@ class Shard:
     sequence_numbers: list[int] = field(default_factory=list)
     first_position: int = 0
 
-    @property
+    @cached_property
     def shard_id(self) -> str:
         return shard_id_for(self.index)
 
