@@ -11,7 +11,10 @@ import pytest
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 TEMPLATE = ["## Aim", "## Concept", "## Explore", "## Predict, then run", "## Exercise", "## Quiz", "## Recap"]
-EXPECTED = [f"{n:02d}" for n in range(13)]
+EXPECTED = [f"{n:02d}" for n in range(14)]
+#: Lessons whose recap links back to the start page rather than to the next lesson: the capstone
+#: (12) closes the course, and 13 (from the lab to AWS) is the epilogue after it.
+BACK_TO_START = ("12", "13")
 
 
 def _load(path: Path) -> dict:
@@ -23,7 +26,7 @@ def _markdown(notebook: dict) -> list[str]:
 
 
 def test_the_course_has_its_lessons():
-    assert [p.name[:2] for p in LESSONS] == EXPECTED, "lessons 00 to 12, one notebook each"
+    assert [p.name[:2] for p in LESSONS] == EXPECTED, "lessons 00 to 13, one notebook each"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
@@ -56,7 +59,7 @@ def test_links_between_lessons_resolve(path: Path):
     for link in links:
         assert (path.parent / link).exists(), f"{path.name}: link to {link} does not resolve"
     recap = text[text.index("## Recap"):]
-    following = "00" if path.name.startswith("12") else f"{int(path.name[:2]) + 1:02d}"
+    following = "00" if path.name[:2] in BACK_TO_START else f"{int(path.name[:2]) + 1:02d}"
     assert re.search(rf"\]\({following}_[a-z_]+\.ipynb\)", recap), f"{path.name}: the recap must link to lesson {following}"
 
 

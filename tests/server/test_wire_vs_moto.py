@@ -19,6 +19,7 @@ Known, accepted differences (moto 5.x; the lab follows the botocore model and th
 from __future__ import annotations
 
 import logging
+import urllib.request
 from datetime import datetime
 
 import pytest
@@ -38,6 +39,8 @@ def moto_url():
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    # moto keeps its state in the process (shared with any mock_aws use): start from an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")).read()
     try:
         yield f"http://{host}:{port}"
     finally:
