@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from kinesislab.limits import KiB, Limits
+from kinesislab.sourced import Sourced, sourced
 
 #: When the default prices were last checked against the fact sheet (YYYY-MM).
 PRICES_AS_OF = "2026-09"
@@ -60,85 +61,67 @@ OnDemandPricing = Literal["STANDARD", "ADVANTAGE"]
 BILL_COLUMNS = ["item", "mode", "quantity", "unit", "unit_price_usd", "cost_usd"]
 
 
-def _price(value, source: str, unit: str):
-    return field(default=value, metadata={"source": source, "unit": unit})
-
-
 @dataclass(frozen=True)
-class Prices:
+class Prices(Sourced):
     """US East (N. Virginia) prices, as of :data:`PRICES_AS_OF`. Override for "what if" lessons
     with :meth:`override` (e.g. ``Prices().override(provisioned_shard_hour_usd=0.018)``)."""
 
-    region: str = _price("us-east-1", "INFRA", "AWS Region the prices are for")
-    as_of: str = _price(PRICES_AS_OF, "CHOSEN", "YYYY-MM the figures were checked")
+    _table_key = "price"
+
+    region: str = sourced("us-east-1", "INFRA", "AWS Region the prices are for")
+    as_of: str = sourced(PRICES_AS_OF, "CHOSEN", "YYYY-MM the figures were checked")
 
     # --- Billing units -------------------------------------------------------------------------
-    bytes_per_gb: int = _price(BYTES_PER_GB, "CHOSEN (binary, like the limits)", "bytes per billed GB")
-    hours_per_month: float = _price(730.0, "INFRA ($10.95 per shard-month)", "hours per billed month")
+    bytes_per_gb: int = sourced(BYTES_PER_GB, "CHOSEN (binary, like the limits)", "bytes per billed GB")
+    hours_per_month: float = sourced(730.0, "INFRA ($10.95 per shard-month)", "hours per billed month")
     # KDS-P says "25 KB"; 25 x 1,024 because AWS's Kinesis sizes are binary (module docstring).
-    put_payload_unit_bytes: int = _price(25 * KiB, "KDS-P 2014 (25 KB), CHOSEN 1 KB = 1,024 B", "bytes per unit")
-    on_demand_record_rounding_bytes: int = _price(1 * KiB, "KDS-P (1 KB), CHOSEN 1 KB = 1,024 B", "bytes")
-    firehose_record_rounding_bytes: int = _price(5 * KiB, "FH-P (5 KB = 5,120 bytes)", "bytes")
+    put_payload_unit_bytes: int = sourced(25 * KiB, "KDS-P 2014 (25 KB), CHOSEN 1 KB = 1,024 B", "bytes per unit")
+    on_demand_record_rounding_bytes: int = sourced(1 * KiB, "KDS-P (1 KB), CHOSEN 1 KB = 1,024 B", "bytes")
+    firehose_record_rounding_bytes: int = sourced(5 * KiB, "FH-P (5 KB = 5,120 bytes)", "bytes")
 
     # --- Retention tiers (age of the data, both modes) ------------------------------------------
-    retention_included_hours: float = _price(24.0, "KDS-P", "hours of retention included")
-    extended_retention_until_hours: float = _price(168.0, "KDS-P (7 days)", "hours; long-term beyond")
+    retention_included_hours: float = sourced(24.0, "KDS-P", "hours of retention included")
+    extended_retention_until_hours: float = sourced(168.0, "KDS-P (7 days)", "hours; long-term beyond")
 
     # --- Provisioned ---------------------------------------------------------------------------
-    provisioned_shard_hour_usd: float = _price(0.015, "INFRA", "USD per shard-hour")
-    put_payload_usd_per_million_units: float = _price(0.014, "INFRA", "USD per million PUT payload units")
+    provisioned_shard_hour_usd: float = sourced(0.015, "INFRA", "USD per shard-hour")
+    put_payload_usd_per_million_units: float = sourced(0.014, "INFRA", "USD per million PUT payload units")
     # Shared-throughput GetRecords reads are included in the shard-hour.
-    provisioned_get_records_usd_per_gb: float = _price(0.0, "KDS-P ('Getting records ... is free')", "USD per GB")
-    provisioned_extended_retention_usd_per_shard_hour: float = _price(0.020, "INFRA", "USD per shard-hour")
-    provisioned_long_term_retention_usd_per_gb_month: float = _price(0.023, "INFRA", "USD per GB-month")
-    provisioned_long_term_retrieval_usd_per_gb: float = _price(0.021, "INFRA", "USD per GB read older than 7 d")
-    provisioned_efo_usd_per_consumer_shard_hour: float = _price(0.015, "INFRA", "USD per consumer-shard-hour")
-    provisioned_efo_retrieval_usd_per_gb: float = _price(0.013, "INFRA", "USD per GB")
+    provisioned_get_records_usd_per_gb: float = sourced(0.0, "KDS-P ('Getting records ... is free')", "USD per GB")
+    provisioned_extended_retention_usd_per_shard_hour: float = sourced(0.020, "INFRA", "USD per shard-hour")
+    provisioned_long_term_retention_usd_per_gb_month: float = sourced(0.023, "INFRA", "USD per GB-month")
+    provisioned_long_term_retrieval_usd_per_gb: float = sourced(0.021, "INFRA", "USD per GB read older than 7 d")
+    provisioned_efo_usd_per_consumer_shard_hour: float = sourced(0.015, "INFRA", "USD per consumer-shard-hour")
+    provisioned_efo_retrieval_usd_per_gb: float = sourced(0.013, "INFRA", "USD per GB")
 
     # --- On-demand Standard ----------------------------------------------------------------------
-    on_demand_stream_hour_usd: float = _price(0.04, "INFRA", "USD per stream-hour")
-    on_demand_data_in_usd_per_gb: float = _price(0.08, "INFRA", "USD per GB (records rounded up to 1 KB)")
-    on_demand_retrieval_usd_per_gb: float = _price(0.04, "INFRA", "USD per GB")
+    on_demand_stream_hour_usd: float = sourced(0.04, "INFRA", "USD per stream-hour")
+    on_demand_data_in_usd_per_gb: float = sourced(0.08, "INFRA", "USD per GB (records rounded up to 1 KB)")
+    on_demand_retrieval_usd_per_gb: float = sourced(0.04, "INFRA", "USD per GB")
     # One third-party page says 0.04; the price-list-derived sources say 0.05 (fact sheet §8).
-    on_demand_efo_retrieval_usd_per_gb: float = _price(0.05, "INFRA", "USD per GB")
-    on_demand_extended_retention_usd_per_gb_month: float = _price(0.10, "INFRA", "USD per GB-month")
-    on_demand_long_term_retention_usd_per_gb_month: float = _price(0.023, "INFRA", "USD per GB-month")
+    on_demand_efo_retrieval_usd_per_gb: float = sourced(0.05, "INFRA", "USD per GB")
+    on_demand_extended_retention_usd_per_gb_month: float = sourced(0.10, "INFRA", "USD per GB-month")
+    on_demand_long_term_retention_usd_per_gb_month: float = sourced(0.023, "INFRA", "USD per GB-month")
 
     # --- On-demand Advantage (account setting; discounts from BLOG-ODA) ---------------------------
-    advantage_stream_hour_usd: float = _price(0.0, "BLOG-ODA (no per-stream hourly charge)", "USD per stream-hour")
-    advantage_data_in_usd_per_gb: float = _price(0.032, "BLOG-ODA -60 %, third-party table; UNCONFIRMED", "USD per GB")
-    advantage_retrieval_usd_per_gb: float = _price(0.016, "BLOG-ODA -60 %, third-party table; UNCONFIRMED", "USD per GB")
-    advantage_efo_retrieval_usd_per_gb: float = _price(0.016, "BLOG-ODA -68 %, third-party table; UNCONFIRMED", "USD per GB")
-    advantage_extended_retention_usd_per_gb_month: float = _price(
+    advantage_stream_hour_usd: float = sourced(0.0, "BLOG-ODA (no per-stream hourly charge)", "USD per stream-hour")
+    advantage_data_in_usd_per_gb: float = sourced(0.032, "BLOG-ODA -60 %, third-party table; UNCONFIRMED", "USD per GB")
+    advantage_retrieval_usd_per_gb: float = sourced(0.016, "BLOG-ODA -60 %, third-party table; UNCONFIRMED", "USD per GB")
+    advantage_efo_retrieval_usd_per_gb: float = sourced(0.016, "BLOG-ODA -68 %, third-party table; UNCONFIRMED", "USD per GB")
+    advantage_extended_retention_usd_per_gb_month: float = sourced(
         0.023, "BLOG-ODA -77 %, third-party table; UNCONFIRMED", "USD per GB-month")
     # The fact sheet gives no Advantage long-term figure; Standard's is used (CHOSEN).
-    advantage_long_term_retention_usd_per_gb_month: float = _price(
+    advantage_long_term_retention_usd_per_gb_month: float = sourced(
         0.023, "CHOSEN (Standard's INFRA figure)", "USD per GB-month")
     # Account-wide commitment; documented here, not applied by bill() (it spans all streams).
-    advantage_minimum_mib_per_second: float = _price(25.0, "BLOG-ODA, MODE-NOW", "MiB/s in and out, per account")
+    advantage_minimum_mib_per_second: float = sourced(25.0, "BLOG-ODA, MODE-NOW", "MiB/s in and out, per account")
 
     # --- Amazon Data Firehose ------------------------------------------------------------------
     # First tier (first 500 TB/month); the cheaper later tiers are not in the fact sheet.
-    firehose_ingest_usd_per_gb: float = _price(0.029, "FH-P; UNCONFIRMED", "USD per GB (records rounded up to 5 KB)")
+    firehose_ingest_usd_per_gb: float = sourced(0.029, "FH-P; UNCONFIRMED", "USD per GB (records rounded up to 5 KB)")
 
-    def override(self, **changes) -> "Prices":
-        """A copy with some prices changed."""
-        return dataclasses.replace(self, **changes)
 
-    @staticmethod
-    def source_of(name: str) -> str:
-        """The source tag of one price, e.g. ``Prices.source_of("provisioned_shard_hour_usd")``."""
-        return Prices.__dataclass_fields__[name].metadata["source"]
 
-    @staticmethod
-    def table() -> list[dict]:
-        """Every price with its default, unit and source, as records for a DataFrame."""
-        defaults = Prices()
-        return [
-            {"price": f.name, "value": getattr(defaults, f.name), "unit": f.metadata["unit"],
-             "source": f.metadata["source"]}
-            for f in dataclasses.fields(Prices)
-        ]
 
 
 # --- Per-record billing units ------------------------------------------------------------------
