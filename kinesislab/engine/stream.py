@@ -258,6 +258,23 @@ class Stream:
                 self._shard_demand_bytes[shard_id] = self._shard_demand_bytes.get(shard_id, 0.0) + float(per_slot[slot])
         return self.write_budget.take_counts(slots, counts, sizes)
 
+    def offer_layers(self, counts: np.ndarray, size_bytes: np.ndarray) -> np.ndarray:
+        """:meth:`offer_counts` with dense layers: ``counts[layer, slot]`` records of
+        ``size_bytes[layer]`` bytes for every shard slot, layers served in order. Returns the
+        accepted counts, same shape."""
+        self.write_budget.refill(self.env.clock.time)
+        self._roll_demand()
+        self._schedule_roll()
+        offered_bytes = counts.T @ size_bytes
+        self._demand_bytes += float(offered_bytes.sum())
+        self._demand_records += float(counts.sum())
+        if self.scaler is not None:
+            for slot in np.flatnonzero(offered_bytes):
+                shard_id = self.shards_by_slot[slot].shard_id
+                self._shard_demand_bytes[shard_id] = (self._shard_demand_bytes.get(shard_id, 0.0)
+                                                      + float(offered_bytes[slot]))
+        return self.write_budget.take_layers(counts, size_bytes)
+
     def store(self, shard: Shard, partition_key: str, data: bytes, size_bytes: int,
               explicit_hash_key: int | None) -> Record:
         """Append an accepted record to its shard and give it a sequence number."""

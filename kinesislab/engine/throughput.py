@@ -114,6 +114,55 @@ class WriteBudget(_PerSecondBudget):
         return accepted
 
 
+    def take_layers(self, counts: np.ndarray, size_bytes: np.ndarray) -> np.ndarray:
+        """:meth:`take_counts` for dense layers: ``counts[layer, slot]`` records of
+        ``size_bytes[layer]`` bytes (> 0) offered to every shard slot, layer 0 served first.
+        Returns the accepted counts, same shape."""
+        accepted = np.empty_like(counts, dtype=np.float64)
+        for layer in range(counts.shape[0]):
+            size = float(size_bytes[layer])
+            fit = np.minimum(np.floor(self.records_tokens), np.floor(self.bytes_tokens / size))
+            np.minimum(fit, counts[layer], out=fit)
+            np.maximum(fit, 0.0, out=fit)
+            self.records_tokens -= fit
+            self.bytes_tokens -= fit * size
+            accepted[layer] = fit
+        return accepted
+
+
+    def take_whole_seconds(self, counts: np.ndarray, size_bytes: np.ndarray, last_second: int) -> np.ndarray | None:
+        """:meth:`take_layers` for a run of consecutive whole seconds, solved at once:
+        ``counts[second, layer, slot]`` records of ``size_bytes[layer]`` bytes (> 0).
+
+        When each bucket holds exactly one second of its rate (the default: no burst beyond
+        1 MiB and 1,000 records per second), every second starts with full buckets whatever the
+        previous second took, so the seconds are independent. Returns the accepted counts (same
+        shape) and leaves the buckets as after ``last_second``; returns None, changing nothing,
+        when the buckets can hold more than a second (the caller then goes second by second).
+        """
+        if self.records_capacity != self.records_per_second or self.bytes_capacity != self.bytes_per_second:
+            return None
+        seconds, layers, slots = counts.shape
+        records = np.full((seconds, slots), self.records_capacity)
+        size_left = np.full((seconds, slots), self.bytes_capacity)
+        accepted = np.empty(counts.shape)
+        for layer in range(layers):
+            size = float(size_bytes[layer])
+            fit = np.minimum(np.floor(records), np.floor(size_left / size))
+            np.minimum(fit, counts[:, layer], out=fit)
+            np.maximum(fit, 0.0, out=fit)
+            records -= fit
+            size_left -= fit * size
+            accepted[:, layer] = fit
+        if seconds:
+            self.records_tokens[:slots] = records[-1]
+            self.bytes_tokens[:slots] = size_left[-1]
+            self.records_tokens[slots:] = self.records_capacity
+            self.bytes_tokens[slots:] = self.bytes_capacity
+            self.second = int(last_second)
+        return accepted
+
+
 class ReadBudget(_PerSecondBudget):
     """GetRecords calls and bytes for every shard of one stream (shared by polling consumers)."""
 
@@ -158,3 +207,51 @@ class ReadBudget(_PerSecondBudget):
     def charge_many(self, slots: np.ndarray, size_bytes: np.ndarray) -> None:
         """Vectorised :meth:`charge` over distinct ``slots``."""
         self.bytes_tokens[slots] -= size_bytes
+
+    def try_schedule(self, times: np.ndarray, calls: np.ndarray, size_bytes: np.ndarray) -> bool:
+        """Admit a whole schedule of calls at once, if every one of them would be admitted.
+
+        ``times[i]`` is the virtual time (epoch seconds) of step ``i``; ``calls[slot, i]`` calls
+        are made on each shard at that step and return ``size_bytes[slot, i]`` bytes in all. The
+        rules are those of :meth:`refill`, :meth:`admit_call` and :meth:`charge`, solved in closed
+        form: the byte bucket after step ``i`` is ``y_i = min(y_{i-1} + refill_i - read_i,
+        cap_i - read_i)``, a running minimum. If every call passes (with a margin, so rounding in
+        the closed form cannot decide a borderline case) the budget moves to the end of the
+        schedule and this returns True; otherwise nothing changes and it returns False, and the
+        caller makes the calls one by one with :meth:`admit_calls`.
+        """
+        slots = len(self.bytes_tokens)
+        steps = len(times)
+        if not steps:
+            return True
+        calls_all = np.zeros((slots, steps))
+        bytes_all = np.zeros((slots, steps))
+        calls_all[:calls.shape[0]] = calls
+        bytes_all[:size_bytes.shape[0]] = size_bytes
+        seconds = np.floor(np.asarray(times, dtype=np.float64)).astype(np.int64)
+        elapsed = np.diff(seconds, prepend=seconds[0] if self.second is None else self.second)
+        refilled = elapsed > 0
+        gained = np.where(refilled, elapsed * self.bytes_per_second, 0.0)
+        ceiling = np.where(refilled, self.bytes_per_second, np.inf)
+        growth = np.cumsum(gained[None, :] - bytes_all, axis=1)
+        after = growth + np.minimum(self.bytes_tokens[:, None],
+                                    np.minimum.accumulate(ceiling[None, :] - bytes_all - growth, axis=1))
+        before = after + bytes_all
+        margin = 1e-6 * self.bytes_per_second
+        bytes_ok = (calls_all == 0) | ((before > margin) & ((calls_all <= 1) | (before - bytes_all > margin)))
+        # Calls: the 5 per second reset at each refill; a schedule that starts mid-second has
+        # only what is left of that second.
+        group = np.cumsum(refilled)
+        allowance = np.where(group[None, :] > 0, self.calls_per_second, self.calls_tokens[:, None])
+        total = np.cumsum(calls_all, axis=1)
+        step = np.arange(steps)
+        group_start = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        first_of_group = group_start[np.searchsorted(group_start, step, side="right") - 1]
+        before_group = np.where(first_of_group[None, :] > 0, total[:, np.maximum(first_of_group - 1, 0)], 0.0)
+        used = total - before_group
+        if not (bytes_ok.all() and (used <= allowance).all()):
+            return False
+        self.bytes_tokens = after[:, -1].copy()
+        self.calls_tokens = (allowance[:, -1] - used[:, -1]).astype(np.int64)
+        self.second = int(seconds[-1])
+        return True

@@ -63,6 +63,17 @@ class UsageMeter:
         second = int(self.stream.env.clock.time - self.stream.created_seconds)
         self.ingest_bytes_by_second[second] += size_bytes * count
 
+    def accepted_each_second(self, size_bytes: int, counts: np.ndarray, times: np.ndarray) -> None:
+        """:meth:`accepted` for ``counts[i]`` records accepted at virtual time ``times[i]`` (epoch s)."""
+        total = int(np.add.reduce(counts))
+        if not total:
+            return
+        self.record_sizes[self.stream.mode][size_bytes] += total
+        created = self.stream.created_seconds
+        for time, count in zip(times.tolist(), counts.tolist()):
+            if count:
+                self.ingest_bytes_by_second[int(time - created)] += size_bytes * int(count)
+
     def read(self, size_bytes: int, enhanced_fan_out: bool) -> None:
         """Count bytes delivered to a polling (GetRecords) or enhanced fan-out consumer."""
         (self.efo_bytes if enhanced_fan_out else self.get_records_bytes)[self.stream.mode] += size_bytes

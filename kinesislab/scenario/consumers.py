@@ -29,7 +29,14 @@ class Lineage:
 
 
 class Reader:
-    """State shared by every kind of consumer."""
+    """State shared by every kind of consumer.
+
+    A reader's work for a segment of ticks is a :class:`SegmentReads`: where each tick's reading
+    began on each shard, how many records it read and where it stopped. Readers whose reading does
+    not depend on anyone else's compute a whole segment at once (:meth:`plan`); the others, and
+    any segment where a closed form would not be exact, go tick by tick. Either way the runner
+    books latency and lag from the same :class:`SegmentReads`, so both paths give the same numbers.
+    """
 
     kind = "reader"
 
@@ -38,8 +45,6 @@ class Reader:
         self.start = start
         self.positions = np.zeros(0)
         self.known = np.zeros(0, dtype=bool)
-        #: per slot: the tick the next unread record arrived in (a lower bound; positions only grow)
-        self.next_arrival = np.zeros(0, dtype=np.int64)
         #: per slot: parents closed and fully read, so reading may start
         self.unlocked = np.zeros(0, dtype=bool)
         self.latency_hist = np.zeros(ticks + 2)
@@ -54,7 +59,6 @@ class Reader:
             extra = slots - len(self.positions)
             self.positions = np.concatenate([self.positions, np.zeros(extra)])
             self.known = np.concatenate([self.known, np.zeros(extra, dtype=bool)])
-            self.next_arrival = np.concatenate([self.next_arrival, np.zeros(extra, dtype=np.int64)])
             self.unlocked = np.concatenate([self.unlocked, np.zeros(extra, dtype=bool)])
 
     def discover(self, slots: np.ndarray, log: ShardLog) -> None:
@@ -68,10 +72,9 @@ class Reader:
         """Slots whose parents are closed and drained by this reader (once true, it stays true)."""
         locked = slots[~self.unlocked[slots]]
         if len(locked):
-            totals = log.cum_records[log.rows - 1]
             for slot in locked:
                 parents = lineage.parents.get(int(slot), ())
-                if all(p in lineage.closed and self.positions[p] >= totals[p] for p in parents):
+                if all(p in lineage.closed and self.positions[p] >= log.cum_records[p, log.now_row] for p in parents):
                     self.unlocked[slot] = True
         return slots[self.unlocked[slots]]
 
@@ -81,34 +84,147 @@ class Reader:
         self.expired_unread += float(behind.sum())
         self.positions[slots] += behind
 
-    def arrival_of_next(self, slots: np.ndarray, log: ShardLog) -> np.ndarray:
-        """Tick in which each slot's next unread record arrived (kept as the next lower bound)."""
-        ticks = log.arrival_tick(slots, self.positions[slots], self.next_arrival[slots])
-        self.next_arrival[slots] = ticks
-        return ticks
+    # ------------------------------------------------------------------ a whole segment at once
+    def plan(self, live: np.ndarray, lineage: Lineage, log: ShardLog, first_tick: int, end_tick: int,
+             cap: np.ndarray, retention_ticks: int) -> "SegmentReads | None":
+        """Positions over ticks ``first_tick .. end_tick - 1`` if each tick reads at most ``cap[slot, i]``
+        records of what is written (``p = min(p + cap, written)``), without changing this reader.
 
-    def record_reads(self, slots: np.ndarray, start: np.ndarray, count: np.ndarray, log: ShardLog,
-                     tick: int) -> None:
-        """Book the latency of records ``start .. start+count`` read at the end of ``tick``."""
-        reading = count > 0
-        if not reading.any():
-            return
-        slots, start, count = slots[reading], start[reading], count[reading]
-        first = log.arrival_tick(slots, start, self.next_arrival[slots])
-        last = log.arrival_tick(slots, start + count - 1, first)
-        self.next_arrival[slots] = last
-        lag_first = tick - first
-        same = first == last
-        if same.all():
-            self.latency_hist += np.bincount(np.clip(lag_first, 0, len(self.latency_hist) - 1), weights=count,
-                                             minlength=len(self.latency_hist))
-        else:
-            np.add.at(self.latency_hist, np.clip(lag_first[same], 0, len(self.latency_hist) - 1), count[same])
-            for slot_lag_first, f, l, n in zip(lag_first[~same], first[~same], last[~same], count[~same]):
-                spread = np.full(int(l - f + 1), n / (l - f + 1))
-                lags = np.arange(int(slot_lag_first), int(slot_lag_first) - len(spread), -1)
-                np.add.at(self.latency_hist, np.clip(lags, 0, len(self.latency_hist) - 1), spread)
-        self.delivered += int(count.sum())
+        Solved in closed form: with ``C`` the running sum of the caps, ``p_t - C_t`` is the running
+        minimum of ``written_t - C_t``. Children become readable the tick after their parents are
+        drained, so slots are solved one generation at a time. Returns None where the closed form
+        would not be exact (retention would move the reader during the segment).
+        """
+        n = len(self.positions)
+        length = end_tick - first_tick
+        written = log.written(first_tick + 1, end_tick + 1)[:n]
+        start = self.positions.copy()
+        after = np.repeat(start[:, None], length, axis=1)
+        unlock = np.full(n, length + 1)  # first tick (in the segment) each slot may be read; length + 1: never
+        is_live = np.zeros(n, dtype=bool)
+        is_live[live] = True
+        steps = np.arange(length)
+        drained_at: dict[int, int] = {}
+
+        def solve(slots: np.ndarray, begins: np.ndarray) -> None:
+            caps = np.where(steps[None, :] >= begins[:, None], cap[slots], 0.0)
+            reached = np.cumsum(caps, axis=1)
+            lowest = np.minimum.accumulate(written[slots] - reached, axis=1)
+            after[slots] = reached + np.minimum(start[slots, None], lowest)
+            unlock[slots] = begins
+
+        ready = live[self.unlocked[live]]
+        if len(ready):
+            solve(ready, np.zeros(len(ready), dtype=np.int64))
+        pending = [int(s) for s in live[~self.unlocked[live]]]
+        solved = set(int(s) for s in ready)
+        while pending:
+            generation, begins = [], []
+            for slot in pending:
+                parents = lineage.parents.get(slot, ())
+                if any(is_live[p] and p not in solved for p in parents):
+                    continue
+                begin = 0
+                for parent in parents:
+                    if parent not in lineage.closed:
+                        begin = length + 1
+                        break
+                    if parent not in drained_at:
+                        total = log.cum_records[parent, end_tick]
+                        done = np.flatnonzero(after[parent] >= total)
+                        drained_at[parent] = -1 if start[parent] >= total else (int(done[0]) if len(done) else length)
+                    begin = max(begin, drained_at[parent] + 1)
+                generation.append(slot)
+                begins.append(min(begin, length + 1))
+            if not generation:
+                break
+            solve(np.array(generation, dtype=np.int64), np.array(begins, dtype=np.int64))
+            solved.update(generation)
+            pending = [s for s in pending if s not in solved]
+        starts = np.concatenate([start[:, None], after[:, :-1]], axis=1) if length else after
+        if end_tick - 1 >= retention_ticks:
+            cutoff_rows = np.clip(np.arange(first_tick, end_tick) - retention_ticks, 0, log.rows - 1)
+            cutoff = log.cum_records[:n, cutoff_rows]
+            if (starts[live] < cutoff[live]).any():
+                return None
+        return SegmentReads(first_tick, starts, after - starts, after, np.zeros((n, length)), unlock)
+
+    def commit(self, plan: "SegmentReads") -> None:
+        """Adopt a :meth:`plan`: positions at the end of the segment, slots that became readable."""
+        self.positions = plan.after[:, -1].copy()
+        self.unlocked |= plan.unlock < plan.after.shape[1]
+
+
+@dataclass
+class SegmentReads:
+    """One reader's work over a segment of ticks, each array ``[shard slot, tick in segment]``."""
+
+    first_tick: int
+    starts: np.ndarray     #: position where the tick's reading began (after retention or takeover)
+    counts: np.ndarray     #: records read in the tick
+    after: np.ndarray      #: position at the end of the tick
+    throttled: np.ndarray  #: GetRecords calls refused in the tick
+    unlock: np.ndarray | None = None  #: per slot, first tick (in the segment) it was readable
+
+    @classmethod
+    def empty(cls, first_tick: int, slots: int, length: int) -> "SegmentReads":
+        return cls(first_tick, np.zeros((slots, length)), np.zeros((slots, length)), np.zeros((slots, length)),
+                   np.zeros((slots, length)))
+
+    def record(self, index: int, slots: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> None:
+        """Book reads of one tick (tick-by-tick path)."""
+        self.starts[slots, index] = starts
+        self.counts[slots, index] += counts
+
+
+def book_latency(hist: np.ndarray, log: ShardLog, reads: SegmentReads) -> None:
+    """Add the put-to-read lag (ticks) of every record in ``reads`` to ``hist``, exactly.
+
+    A tick's reading covers record numbers ``start .. start + count - 1``; the log says in which
+    tick each arrived. Readings that span several arrival ticks are split at the tick boundaries.
+    """
+    slots, index = np.nonzero(reads.counts > 0)
+    if not len(slots):
+        return
+    read_tick = reads.first_tick + index
+    begin = reads.starts[slots, index]
+    count = reads.counts[slots, index]
+    # A reader that keeps up reads, each tick, only records of that tick: lag 0, nothing to search.
+    fresh = begin >= log.cum_records[slots, read_tick]
+    hist[0] += count[fresh].sum()
+    if fresh.all():
+        return
+    slots, read_tick, begin, count = slots[~fresh], read_tick[~fresh], begin[~fresh], count[~fresh]
+    end = begin + count
+    first = log.arrival_ticks_many(slots, begin)
+    last = log.arrival_ticks_many(slots, end - 1)
+    top = len(hist) - 1
+    same = first == last
+    hist += np.bincount(np.clip(read_tick[same] - first[same], 0, top), weights=count[same], minlength=len(hist))
+    if same.all():
+        return
+    many = np.flatnonzero(~same)
+    spans = last[many] - first[many] + 1
+    owner = np.repeat(many, spans)
+    arrival = first[owner] + (np.arange(int(spans.sum())) - np.repeat(np.cumsum(spans) - spans, spans))
+    lo_bound = np.maximum(begin[owner], log.cum_records[slots[owner], arrival])
+    hi_bound = np.minimum(end[owner], log.cum_records[slots[owner], arrival + 1])
+    hist += np.bincount(np.clip(read_tick[owner] - arrival, 0, top), weights=hi_bound - lo_bound,
+                        minlength=len(hist))
+
+
+def millis_behind(log: ShardLog, reads: SegmentReads, live: np.ndarray, resolution: float) -> np.ndarray:
+    """``[live slot, tick]``: 0 when caught up, else how old the oldest unread record is (ms)."""
+    length = reads.after.shape[1]
+    first = reads.first_tick
+    written = log.written(first + 1, first + length + 1)
+    result = np.zeros((len(live), length))
+    rows, steps = np.nonzero(reads.after[live] < written[live])
+    if len(rows):
+        slots = live[rows]
+        arrival = log.arrival_ticks_many(slots, reads.after[slots, steps])
+        result[rows, steps] = ((first + 1 + steps) * resolution - (arrival + 0.5) * resolution) * 1000.0
+    return result
 
 
 class PollingReader(Reader):
@@ -127,32 +243,41 @@ class PollingReader(Reader):
         interval = max(self.spec.poll_interval, 1e-3)
         return math.floor((tick + 1) * self.resolution / interval + 1e-9) - math.floor(tick * self.resolution / interval + 1e-9)
 
+    def calls_in_ticks(self, first_tick: int, end_tick: int) -> np.ndarray:
+        """:meth:`calls_this_tick` for ticks ``first_tick .. end_tick - 1`` (the same arithmetic)."""
+        interval = max(self.spec.poll_interval, 1e-3)
+        ticks = np.arange(first_tick, end_tick, dtype=np.float64)
+        return (np.floor((ticks + 1) * self.resolution / interval + 1e-9)
+                - np.floor(ticks * self.resolution / interval + 1e-9))
+
+    def records_per_call(self, mean_bytes: np.ndarray, max_bytes: float, max_records: int) -> np.ndarray:
+        """Most records one GetRecords call returns: the Limit, the per-call record and byte caps."""
+        return np.minimum(min(self.spec.limit, max_records), np.floor(max_bytes / mean_bytes))
+
     def poll(self, slots: np.ndarray, log: ShardLog, budget, tick: int, max_bytes: float,
-             max_records: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Make this tick's GetRecords calls on ``slots``. Returns (records read, bytes read, throttled calls) per slot."""
+             max_records: int, reads: "SegmentReads", index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Make this tick's GetRecords calls on ``slots`` and book them in ``reads`` at ``index``.
+        Returns (records read, throttled calls) per slot."""
         read = np.zeros(len(slots))
-        read_bytes = np.zeros(len(slots))
         throttled = np.zeros(len(slots))
         if not len(slots):
-            return read, read_bytes, throttled
+            return read, throttled
         mean = log.mean_record_bytes(slots)
-        limit = min(self.spec.limit, max_records)
+        per_call = self.records_per_call(mean, max_bytes, max_records)
+        starts = self.positions[slots].copy()
         for _ in range(self.calls_this_tick(tick)):
             admitted = budget.admit_calls(slots)
             throttled += ~admitted
             available = log.totals(slots) - self.positions[slots]
-            count = np.where(admitted, np.minimum(np.minimum(available, limit), np.floor(max_bytes / mean)), 0.0)
-            count = np.maximum(count, 0.0)
-            size = count * mean
-            budget.charge_many(slots[admitted], size[admitted])
-            self.record_reads(slots, self.positions[slots], count, log, tick)
+            count = np.maximum(np.where(admitted, np.minimum(available, per_call), 0.0), 0.0)
+            budget.charge_many(slots[admitted], count[admitted] * mean[admitted])
             self.positions[slots] += count
             read += count
-            read_bytes += size
             self.calls_made += int(admitted.sum())
         self.throttled_calls += int(throttled.sum())
-        self.delivered_bytes += float(read_bytes.sum())
-        return read, read_bytes, throttled
+        reads.record(index, slots, starts, read)
+        reads.throttled[slots, index] += throttled
+        return read, throttled
 
 
 class KclReader(PollingReader):
@@ -258,18 +383,19 @@ class FanOutReader(Reader):
         self.resolution = resolution
         self.bytes_per_second = bytes_per_second
 
-    def push(self, slots: np.ndarray, log: ShardLog, tick: int) -> tuple[np.ndarray, np.ndarray]:
-        """Deliver what this tick's budget allows. Returns (records, bytes) per slot."""
+    def records_per_tick(self, mean_bytes: np.ndarray) -> np.ndarray:
+        """Most records the pipe pushes in one tick: its bytes per tick over the record size."""
+        return np.floor(self.bytes_per_second * self.resolution / mean_bytes)
+
+    def push(self, slots: np.ndarray, log: ShardLog, reads: "SegmentReads", index: int) -> np.ndarray:
+        """Deliver what this tick's pipe allows and book it in ``reads``. Returns records per slot."""
         if not len(slots):
-            return np.zeros(0), np.zeros(0)
-        mean = log.mean_record_bytes(slots)
+            return np.zeros(0)
         available = log.totals(slots) - self.positions[slots]
-        count = np.maximum(0.0, np.minimum(available, np.floor(self.bytes_per_second * self.resolution / mean)))
-        self.record_reads(slots, self.positions[slots], count, log, tick)
+        count = np.maximum(0.0, np.minimum(available, self.records_per_tick(log.mean_record_bytes(slots))))
+        reads.record(index, slots, self.positions[slots].copy(), count)
         self.positions[slots] += count
-        size = count * mean
-        self.delivered_bytes += float(size.sum())
-        return count, size
+        return count
 
 
 class FirehoseReader(PollingReader):

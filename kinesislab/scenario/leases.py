@@ -55,15 +55,21 @@ class _LeaseRecordingRunner(Runner):
     def _padded(values: np.ndarray, length: int) -> np.ndarray:
         return np.concatenate([values, np.zeros(length - len(values))]) if len(values) < length else values.copy()
 
-    def _apply_events(self, t: float) -> None:
-        # Positions before anything of this tick happens (AddWorker takes leases over in here).
+    def _note_start(self) -> None:
         for reader in self._kcl:
             self._start[reader.name] = reader.positions.copy()
             self._resets[reader.name] = {}
+
+    def _apply_events(self, t: float) -> None:
+        # Positions before anything of this tick happens (AddWorker takes leases over in here).
+        self._note_start()
         super()._apply_events(t)
 
-    def _read(self, tick: int, t: float) -> None:
-        super()._read(tick, t)
+    def _tick_reads_begin(self, tick: int) -> None:
+        self._note_start()
+
+    def _tick_reads_end(self, tick: int) -> None:
+        t = tick * self.resolution
         for reader in self._kcl:
             slots = len(reader.positions)
             start = self._padded(self._start[reader.name], slots)

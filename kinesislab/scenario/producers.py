@@ -68,9 +68,20 @@ class ProducerState:
         if slots > self.ring.shape[2]:
             self.ring = np.pad(self.ring, ((0, 0), (0, 0), (0, slots - self.ring.shape[2])))
 
-    def new_records(self, t: float) -> int:
+    def rates_from(self, ticks: int, first_tick: int = 0) -> None:
+        """Evaluate the traffic shape once for ticks ``first_tick ..`` (records/s at each tick's start)."""
+        if not hasattr(self, "_rates") or len(self._rates) != ticks:
+            self._rates = np.zeros(ticks)
+        times = np.arange(first_tick, ticks) * self.resolution
+        self._rates[first_tick:] = np.maximum(0.0, np.asarray(self.traffic.at(times), dtype=np.float64))
+
+    def new_records(self, t: float, tick: int | None = None) -> int:
         """User records this producer creates during the tick starting at ``t`` s."""
-        expected = max(0.0, float(self.traffic.at(np.array([t]))[0])) * self.resolution + self.carry
+        if tick is not None and hasattr(self, "_rates"):
+            rate = float(self._rates[tick])
+        else:
+            rate = max(0.0, float(self.traffic.at(np.array([t]))[0]))
+        expected = rate * self.resolution + self.carry
         count = math.floor(expected)
         self.carry = expected - count
         return count
@@ -79,62 +90,89 @@ class ProducerState:
         """Records making attempt *k* this tick, as a matrix ``[k, slot]`` (row 1 holds the new ones)."""
         column = tick % self.ring.shape[1]
         due = self.ring[:, column, :].copy()
-        self.ring[:, column, :] = 0
-        self.buffered -= int(due.sum())
+        if self.buffered:
+            self.ring[:, column, :] = 0
+            self.buffered -= int(np.add.reduce(due, axis=None))
         due[1, :len(new_per_slot)] += new_per_slot
         return due
+
+    @cached_property
+    def _schedule(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per attempt 0 .. max_attempts: (first tick offset, number of ticks the retry is spread over)."""
+        policy = self.spec.retry
+        first, spread = [], []
+        for attempt in range(self.max_attempts + 1):
+            if isinstance(policy, FixedRetry):
+                first.append(max(1, math.ceil(policy.delay / self.resolution)))
+                spread.append(1)
+            elif isinstance(policy, ExponentialBackoff) and not policy.jitter:
+                ceiling = min(policy.cap, policy.base * 2 ** attempt)
+                first.append(max(1, math.ceil(ceiling / self.resolution)))
+                spread.append(1)
+            elif isinstance(policy, ExponentialBackoff):
+                # Full jitter: each record waits U(0, ceiling). Spread the counts evenly over the
+                # ticks that covers (the remainder to the earliest), its expected shape, no draws.
+                ceiling = min(policy.cap, policy.base * 2 ** attempt)
+                first.append(1)
+                spread.append(min(self.ring.shape[1] - 1, max(1, math.ceil(ceiling / self.resolution))))
+            else:
+                first.append(1)
+                spread.append(1)
+        return np.array(first, dtype=np.int64), np.array(spread, dtype=np.int64)
 
     def settle(self, tick: int, due: np.ndarray, accepted_per_slot: np.ndarray) -> tuple[int, int]:
         """Share each slot's accepted count over the attempts (oldest first), then queue or drop
         the throttled remainder. Returns (retried, dropped)."""
         if isinstance(self.spec.retry, NoRetry):
             return 0, int(due.sum() - accepted_per_slot.sum())
-        order = np.arange(due.shape[0] - 1, 0, -1)
-        ordered = due[order]
+        ordered = due[:0:-1]  # attempts max .. 1: who has waited longest goes first
         before = np.cumsum(ordered, axis=0) - ordered
-        accepted = np.clip(accepted_per_slot[None, :] - before, 0, ordered)
-        throttled = ordered - accepted
-        totals = throttled.sum(axis=1)
-        retried = dropped = 0
-        policy = self.spec.retry
-        for row in np.flatnonzero(totals):
-            attempt = int(order[row])
+        throttled = ordered - np.minimum(np.maximum(accepted_per_slot - before, 0.0), ordered)
+        totals = np.add.reduce(throttled, axis=1)
+        if not totals.any():
+            return 0, 0
+        dropped = int(totals[0])  # refused at the last attempt allowed: given up
+        rows = np.flatnonzero(totals[1:]) + 1
+        if not len(rows):
+            return 0, dropped
+        wanted = int(totals[rows].sum())
+        room = max(0, self.spec.retry.max_buffered - self.buffered)
+        if wanted <= room:
+            self._enqueue_rows(tick, len(ordered) - rows, throttled[rows])
+            self.buffered += wanted
+            return wanted, dropped
+        retried = 0
+        for row in rows:  # the buffer fills up: oldest first, each row while room is left
             refused = throttled[row]
             total = int(totals[row])
-            if isinstance(policy, NoRetry) or attempt >= self.max_attempts:
-                dropped += total
-                continue
-            room = max(0, policy.max_buffered - self.buffered)
+            room = max(0, self.spec.retry.max_buffered - self.buffered)
             if room < total:
                 kept = np.floor(refused * (room / total))
                 dropped += total - int(kept.sum())
                 refused = kept
                 total = int(kept.sum())
             retried += total
-            self._enqueue(tick, attempt, refused, total)
+            self._enqueue_rows(tick, np.array([len(ordered) - row]), refused[None, :])
+            self.buffered += total
         return retried, dropped
 
-    def _enqueue(self, tick: int, attempt: int, counts: np.ndarray, total: int) -> None:
-        policy = self.spec.retry
+    def _enqueue_rows(self, tick: int, attempts: np.ndarray, counts: np.ndarray) -> None:
+        """Queue ``counts[i]`` (per slot) refused at attempt ``attempts[i]`` for attempt + 1."""
+        first, spread = self._schedule
         horizon = self.ring.shape[1]
-        if isinstance(policy, FixedRetry):
-            offset = max(1, math.ceil(policy.delay / self.resolution))
-            self.ring[attempt + 1, (tick + offset) % horizon, :len(counts)] += counts
-        elif not policy.jitter:
-            ceiling = min(policy.cap, policy.base * 2 ** attempt)
-            offset = max(1, math.ceil(ceiling / self.resolution))
-            self.ring[attempt + 1, (tick + offset) % horizon, :len(counts)] += counts
-        else:
-            # Full jitter: each record waits U(0, ceiling). Spread the counts evenly over the ticks
-            # that covers (the remainder to the earliest), its expected shape, with no extra draws.
-            ceiling = min(policy.cap, policy.base * 2 ** attempt)
-            spread_ticks = min(horizon - 1, max(1, math.ceil(ceiling / self.resolution)))
-            base, remainder = np.divmod(counts, spread_ticks)
-            steps = self._steps[:spread_ticks]
-            extra = steps[:, None] < remainder[None, :]
-            columns = (tick + 1 + steps) % horizon
-            self.ring[attempt + 1, columns, :len(counts)] += base[None, :] + extra
-        self.buffered += total
+        width = counts.shape[1]
+        offsets, ticks = first[attempts], spread[attempts]
+        longest = int(ticks.max())
+        if longest == 1:
+            self.ring[attempts + 1, (tick + offsets) % horizon, :width] += counts
+            return
+        steps = np.arange(longest)
+        base = np.floor_divide(counts, ticks[:, None])
+        remainder = counts - base * ticks[:, None]
+        share = base[:, None, :] + (steps[None, :, None] < remainder[:, None, :])
+        share *= steps[None, :, None] < ticks[:, None, None]
+        columns = (tick + offsets[:, None] + steps[None, :]) % horizon
+        self.ring[(attempts + 1)[:, None], columns, :width] += share
 
     def remap_slots(self, closed_to_children: dict[int, list[tuple[int, float]]]) -> None:
         """After a reshard, queued retries of a closed shard follow their keys to its children."""

@@ -25,6 +25,7 @@ otherwise):
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -55,6 +56,12 @@ class TickRecorder:
 
     def set_slots(self, tick: int, metric: str, values: np.ndarray) -> None:
         self.slots[metric][tick] = np.asarray(values, dtype=float).copy()
+
+    def set_slot_rows(self, first_tick: int, metric: str, values: np.ndarray) -> None:
+        """Per-shard values ``[slot, tick]`` for ticks ``first_tick ..`` (a segment of reads)."""
+        rows = self.slots[metric]
+        for offset in range(values.shape[1]):
+            rows[first_tick + offset] = values[:, offset]
 
     def add_consumer(self, tick: int, consumer: str, metric: str, value: float) -> None:
         self.consumers[(metric, consumer)][tick] += value
@@ -96,9 +103,8 @@ class Results:
         self._index = pd.Index(np.arange(runner.ticks) * runner.resolution, name="second")
         self._shard_ids = [shard.shard_id for shard in runner.stream.shards_by_slot]
         self._frames: dict[str, pd.DataFrame] = {}
-        self.events = pd.DataFrame(runner.event_outcomes, columns=["at", "event", "detail", "outcome"])
-        self.lineage = _lineage(runner)
-        self.latency = _latency(runner)
+        self._runner = runner
+        self._lineage_rows = _lineage_rows(runner)  # now: the simulator may be used after the run
         self.duplicates = {r.name: r.duplicates for r in runner.readers if r.kind == "kcl"}
         self.delivered = {r.name: r.delivered for r in runner.readers}
         self.expired_unread = {r.name: r.expired_unread for r in runner.readers}
@@ -107,6 +113,21 @@ class Results:
             "delivered_second", "bytes", "records", "first_arrival_second", "latency_seconds", "trigger"])
             for r in runner.readers if r.kind == "firehose"}
         self._firehose_reads = {r.name: r.record_bytes for r in runner.readers if r.kind == "firehose"}
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        """Scheduled events as applied: at (s), event, detail, outcome ("ok" or the service's error)."""
+        return pd.DataFrame(self._runner.event_outcomes, columns=["at", "event", "detail", "outcome"])
+
+    @cached_property
+    def lineage(self) -> pd.DataFrame:
+        """Every shard of the run: parents, created/closed second, hash key range and its share."""
+        return pd.DataFrame(self._lineage_rows)
+
+    @cached_property
+    def latency(self) -> pd.DataFrame:
+        """Put-to-read latency percentiles per consumer (ms)."""
+        return _latency(self._runner)
 
     def series(self, metric: str) -> np.ndarray:
         """One stream-level metric as a plain array, one value per tick (no DataFrame built)."""
@@ -186,7 +207,7 @@ class Results:
                 f"accepted {totals['accepted']:,}, dropped {totals['dropped']:,}>")
 
 
-def _lineage(runner: "Runner") -> pd.DataFrame:
+def _lineage_rows(runner: "Runner") -> list[dict]:
     start = runner.start_time
     rows = []
     for shard in runner.stream.shards_by_slot:
@@ -198,7 +219,7 @@ def _lineage(runner: "Runner") -> pd.DataFrame:
             "StartingHashKey": shard.hash_key_range.starting, "EndingHashKey": shard.hash_key_range.ending,
             "key_space_share": shard.hash_key_range.share,
         })
-    return pd.DataFrame(rows)
+    return rows
 
 
 def _latency(runner: "Runner") -> pd.DataFrame:

@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError
 
 from kinesislab.limits import limits_for_region
 from kinesislab.scenario import model as m
-from kinesislab.scenario.consumers import FanOutReader, FirehoseReader, KclReader, Lineage, PollingReader, make_reader
+from kinesislab.scenario.consumers import (FanOutReader, FirehoseReader, KclReader, Lineage, PollingReader, SegmentReads,
+                                          book_latency, make_reader, millis_behind)
 from kinesislab.scenario.keys import shard_shares
 from kinesislab.scenario.producers import ProducerState
 from kinesislab.scenario.results import Results, TickRecorder
@@ -27,6 +28,9 @@ from kinesislab.simulator import Simulator
 
 #: Runs expected to take longer than this (wall seconds) show a progress bar.
 PROGRESS_AFTER_SECONDS = 1.0
+
+#: Longest stretch of ticks whose reads are computed together (bounds the arrays: ticks x shards).
+SEGMENT_TICKS = 600
 
 
 def run(scenario: m.Scenario, seed: int = 0, *, backend: str = "counts", progress: bool | None = None) -> Results:
@@ -38,6 +42,13 @@ def run(scenario: m.Scenario, seed: int = 0, *, backend: str = "counts", progres
 
 class Runner:
     """One run of one scenario (use :func:`run`)."""
+
+    #: Solve readers a segment at a time where that is exact (False: always tick by tick, which
+    #: the tests use as the reference the closed form must match).
+    closed_form_reads = True
+    #: Solve the writes of whole seconds at once where no tick feeds the next (False: always tick
+    #: by tick, the tests' reference).
+    closed_form_writes = True
 
     def __init__(self, scenario: m.Scenario, seed: int, backend: str):
         self.scenario = scenario
@@ -85,28 +96,76 @@ class Runner:
         self._topology_version = -1
         self.recorder = TickRecorder(self.ticks)
         self._poll_rounds = 0
+        self._tick_times = np.zeros(self.ticks)  # the simulator's clock at each tick (epoch seconds)
+        self._write_series = {name: self.recorder.scalars[name] for name in (
+            "OfferedRecords", "AcceptedRecords", "ThrottledRecords", "RetriedRecords", "DroppedRecords",
+            "BufferedRecords", "IncomingRecords", "IncomingBytes", "WriteProvisionedThroughputExceeded",
+            "PutRecords.ThrottledRecords", "OpenShardCount", "WriteCapacityRecords", "WriteCapacityBytes")}
+        self._write_slot_rows = {name: self.recorder.slots[name] for name in (
+            "IncomingRecords", "IncomingBytes", "OfferedRecords", "WriteProvisionedThroughputExceeded")}
+        self._layer_sizes = np.array([state.size_bytes for state in self.producers])
+        self._write_tick = (self._write_layers if backend == "counts" and all(p.kpl is None for p in self.producers)
+                            else self._write)
+        for state in self.producers:
+            state.rates_from(self.ticks)
 
     # ------------------------------------------------------------------ the loop
     def run(self, progress: bool | None) -> Results:
+        """Writes go tick by tick (retries and on-demand scaling feed back from one tick to the
+        next); reads are computed afterwards for a whole segment of ticks, which ends at the next
+        scheduled event, at a change of the shard map, or after :data:`SEGMENT_TICKS`. Readers
+        never influence writers, so the order changes nothing but the speed."""
         bar = None
         began = wallclock.perf_counter()
-        for tick in range(self.ticks):
-            if bar is None and progress is not False and tick == 50:
-                projected = (wallclock.perf_counter() - began) / 50 * self.ticks
+        tick = 0
+        # A Firehose consumer's buffer runs on the simulator's clock: read each tick as it happens.
+        longest = 1 if any(isinstance(r, FirehoseReader) for r in self.readers) else SEGMENT_TICKS
+        while tick < self.ticks:
+            if bar is None and progress is not False and tick >= 50:
+                projected = (wallclock.perf_counter() - began) / tick * self.ticks
                 if progress or projected > PROGRESS_AFTER_SECONDS:
                     from tqdm.auto import tqdm
                     bar = tqdm(total=self.ticks, initial=tick, unit="tick", desc="simulating")
-            t = tick * self.resolution
-            self._apply_events(t)
+            first = tick
+            self._event_tick = tick
+            self._apply_events(tick * self.resolution)
             self._refresh_routing()
-            self._write(tick, t)
-            self._read(tick, t)
-            self.sim.advance(self.resolution)
+            self._live = np.array([s.slot for s in self.stream.live_shards()], dtype=np.int64)
+            # Shards added by on-demand scaling during the segment join the next one.
+            self._segment_slots = len(self.stream.shards_by_slot)
+            end = min(self.ticks, first + longest, self._next_event_tick())
+            if longest > 1 and self._writes_in_whole_seconds():
+                tick = self._write_whole_seconds(first, end)
+                self._read_segment(first, tick)
+                if bar is not None:
+                    bar.update(tick - first)
+                continue
+            while tick < end:
+                self._tick_times[tick] = self.sim.clock.time
+                self._write_tick(tick, tick * self.resolution)
+                if longest == 1:
+                    self._read_segment(tick, tick + 1)
+                self.sim.advance(self.resolution)
+                tick += 1
+                if self.stream.topology_version != self._topology_version:
+                    break
+            if longest > 1:
+                self._read_segment(first, tick)
             if bar is not None:
-                bar.update(1)
+                bar.update(tick - first)
         if bar is not None:
             bar.close()
         return Results(self)
+
+    def _next_event_tick(self) -> int:
+        """First tick after the current one at which a scheduled event falls due."""
+        if not self.events:
+            return self.ticks
+        at = self.events[0].at
+        tick = max(0, math.ceil(at / self.resolution) - 1)
+        while at > tick * self.resolution + 1e-9:  # the test _apply_events uses, exactly
+            tick += 1
+        return max(1, tick)
 
     # ------------------------------------------------------------------ events
     def _apply_events(self, t: float) -> None:
@@ -139,6 +198,7 @@ class Runner:
             for state in self.producers:
                 if state.spec.name == event.producer:
                     state.traffic = event.traffic
+                    state.rates_from(self.ticks, self._event_tick)
         elif isinstance(event, (m.KillWorker, m.AddWorker)):
             for reader in self.readers:
                 if isinstance(reader, KclReader) and reader.name == event.consumer:
@@ -198,6 +258,138 @@ class Runner:
         return self._shares[keys]
 
     # ------------------------------------------------------------------ writes
+    def _writes_in_whole_seconds(self) -> bool:
+        """Whether this segment's writes can be solved for all its seconds at once: one-second
+        ticks, plain producers that never retry (so no tick feeds the next), and a provisioned
+        stream (no on-demand scaling watching each second's demand)."""
+        return (self.closed_form_writes and self._write_tick == self._write_layers and self.resolution == 1.0
+                and self.stream.scaler is None and self.stream.mode == "PROVISIONED"
+                and all(isinstance(p.spec.retry, m.NoRetry) for p in self.producers))
+
+    def _write_whole_seconds(self, first: int, end: int) -> int:
+        """Writes of ticks ``first ..`` up to ``end`` or a change of the shard map, solved together
+        (:meth:`~kinesislab.engine.throughput.WriteBudget.take_whole_seconds`); the same numbers,
+        random draws included, as :meth:`_write_layers` tick by tick. Returns the tick it stopped at."""
+        tick = first
+        while tick < end:
+            self._tick_times[tick] = self.sim.clock.time
+            self.sim.advance(self.resolution)
+            tick += 1
+            if self.stream.topology_version != self._topology_version:
+                break
+        length = tick - first
+        slots = self._segment_slots
+        producers = self.producers
+        rng = self.sim.rng
+        counts = np.zeros((length, len(producers), slots))
+        new = np.array([[state.new_records(t * self.resolution, t) for state in producers]
+                        for t in range(first, tick)], dtype=np.int64).reshape(length, len(producers))
+        if len(producers) == 1:
+            # One call draws exactly what one call per tick would (numpy loops over n in order).
+            counts[:, 0, self.open_slots] = rng.multinomial(new[:, 0], self._shares_for(producers[0].spec.keys))
+        else:
+            for row in range(length):
+                for index, state in enumerate(producers):
+                    if new[row, index]:
+                        counts[row, index, self.open_slots] = rng.multinomial(
+                            new[row, index], self._shares_for(state.spec.keys))
+        times = self._tick_times[first:tick]
+        accepted_layers = self.stream.write_budget.take_whole_seconds(
+            counts, self._layer_sizes, math.floor(times[-1]))
+        if accepted_layers is None:  # buckets hold more than a second: go tick by tick after all
+            raise RuntimeError("take_whole_seconds refused a stream _writes_in_whole_seconds accepted")
+        attempts = counts.sum(axis=1)
+        accepted = accepted_layers.sum(axis=1)
+        accepted_bytes = np.einsum("lgs,g->ls", accepted_layers, self._layer_sizes)
+        for index, state in enumerate(producers):
+            self.stream.usage.accepted_each_second(int(state.size_bytes), accepted_layers[:, index].sum(axis=1), times)
+        self.log.append_rows(accepted, accepted_bytes)
+        span = slice(first, tick)
+        series = self._write_series
+        throttled = attempts.sum(axis=1) - accepted.sum(axis=1)
+        incoming = accepted.sum(axis=1)
+        series["OfferedRecords"][span] += new.sum(axis=1)
+        series["AcceptedRecords"][span] += incoming
+        series["ThrottledRecords"][span] += throttled
+        series["DroppedRecords"][span] += throttled  # nobody retries
+        series["BufferedRecords"][span] = 0
+        series["IncomingRecords"][span] += incoming
+        series["IncomingBytes"][span] += accepted_bytes.sum(axis=1)
+        series["WriteProvisionedThroughputExceeded"][span] += throttled
+        series["PutRecords.ThrottledRecords"][span] += throttled
+        open_count = len(self.open_slots)
+        limits = self.sim.limits
+        series["OpenShardCount"][span] = open_count
+        series["WriteCapacityRecords"][span] = open_count * limits.shard_write_records_per_second
+        series["WriteCapacityBytes"][span] = open_count * limits.shard_write_bytes_per_second
+        rows = self._write_slot_rows
+        refused = attempts - accepted
+        for row in range(length):
+            rows["IncomingRecords"][first + row] = accepted[row]
+            rows["IncomingBytes"][first + row] = accepted_bytes[row]
+            rows["OfferedRecords"][first + row] = attempts[row]
+            rows["WriteProvisionedThroughputExceeded"][first + row] = refused[row]
+        return tick
+
+    def _write_layers(self, tick: int, t: float) -> None:
+        """:meth:`_write` for plain producers (no KPL) on the counts backend: each producer is one
+        dense layer ``[attempt, slot]`` offered to every shard at once; same rules, fewer steps."""
+        rng = self.sim.rng
+        limits = self.sim.limits
+        slots = len(self.stream.shards_by_slot)
+        producers = self.producers
+        dues, offered = [], 0
+        for state in producers:
+            new = state.new_records(t, tick)
+            offered += new
+            new_per_slot = np.zeros(slots)
+            if new:
+                new_per_slot[self.open_slots] = rng.multinomial(new, self._shares_for(state.spec.keys))
+            state.ensure_slots(slots)
+            dues.append(state.attempts_due(tick, new_per_slot))
+        counts = np.array([due.sum(axis=0) for due in dues])
+        sizes = self._layer_sizes
+        accepted_layers = self.stream.offer_layers(counts, sizes)
+        attempts = counts.sum(axis=0)
+        accepted = accepted_layers.sum(axis=0)
+        accepted_bytes = sizes @ accepted_layers
+        retried = dropped = 0
+        for state, due, took in zip(producers, dues, accepted_layers):
+            total = float(took.sum())
+            if total:
+                self.stream.usage.accepted(int(state.size_bytes), int(total))
+            r, d = state.settle(tick, due, took)
+            retried += r
+            dropped += d
+        self.log.append(accepted, accepted_bytes)
+        self._record_write(tick, offered, float(accepted.sum()), retried, dropped, attempts, accepted, accepted_bytes)
+
+    def _record_write(self, tick: int, offered: float, user_accepted: float, retried: int, dropped: int,
+                      attempts: np.ndarray, accepted: np.ndarray, accepted_bytes: np.ndarray) -> None:
+        limits = self.sim.limits
+        scalars = self._write_series
+        throttled_total = float(attempts.sum() - accepted.sum())
+        incoming = float(accepted.sum())
+        scalars["OfferedRecords"][tick] += offered
+        scalars["AcceptedRecords"][tick] += user_accepted
+        scalars["ThrottledRecords"][tick] += throttled_total
+        scalars["RetriedRecords"][tick] += retried
+        scalars["DroppedRecords"][tick] += dropped
+        scalars["BufferedRecords"][tick] = sum(s.buffered + (s.kpl.buffered() if s.kpl else 0) for s in self.producers)
+        scalars["IncomingRecords"][tick] += incoming
+        scalars["IncomingBytes"][tick] += float(accepted_bytes.sum())
+        scalars["WriteProvisionedThroughputExceeded"][tick] += throttled_total
+        scalars["PutRecords.ThrottledRecords"][tick] += throttled_total
+        open_count = len(self.open_slots)
+        scalars["OpenShardCount"][tick] = open_count
+        scalars["WriteCapacityRecords"][tick] = open_count * limits.shard_write_records_per_second
+        scalars["WriteCapacityBytes"][tick] = open_count * limits.shard_write_bytes_per_second
+        slot_rows = self._write_slot_rows
+        slot_rows["IncomingRecords"][tick] = accepted
+        slot_rows["IncomingBytes"][tick] = accepted_bytes
+        slot_rows["OfferedRecords"][tick] = attempts
+        slot_rows["WriteProvisionedThroughputExceeded"][tick] = attempts - accepted
+
     def _write(self, tick: int, t: float) -> None:
         rng = self.sim.rng
         limits = self.sim.limits
@@ -207,7 +399,7 @@ class Runner:
         offered = 0
         for state in self.producers:
             shares = self._shares_for(state.spec.keys)
-            new = state.new_records(t)
+            new = state.new_records(t, tick)
             offered += new
             per_open = rng.multinomial(new, shares) if new else np.zeros(len(shares), dtype=np.int64)
             if state.kpl is not None:
@@ -224,7 +416,6 @@ class Runner:
             totals = due.sum(axis=0)
             slots = np.flatnonzero(totals)
             groups.append((state, slots, totals[slots].astype(np.int64), np.full(len(slots), state.size_bytes), due))
-        self.recorder.add_scalar(tick, "OfferedRecords", offered)
         if groups:
             all_slots = np.concatenate([g[1] for g in groups]).astype(np.int64)
             all_counts = np.concatenate([g[2] for g in groups]).astype(np.int64)
@@ -266,26 +457,7 @@ class Runner:
             retried += r
             dropped += d
         self.log.append(accepted, accepted_bytes)
-        buffered = sum(s.buffered + (s.kpl.buffered() if s.kpl else 0) for s in self.producers)
-        throttled_total = float(attempts.sum() - accepted.sum())
-        rec = self.recorder
-        rec.add_scalar(tick, "AcceptedRecords", user_accepted)
-        rec.add_scalar(tick, "ThrottledRecords", throttled_total)
-        rec.add_scalar(tick, "RetriedRecords", retried)
-        rec.add_scalar(tick, "DroppedRecords", dropped)
-        rec.set_scalar(tick, "BufferedRecords", buffered)
-        rec.add_scalar(tick, "IncomingRecords", float(accepted.sum()))
-        rec.add_scalar(tick, "IncomingBytes", float(accepted_bytes.sum()))
-        rec.add_scalar(tick, "WriteProvisionedThroughputExceeded", throttled_total)
-        rec.add_scalar(tick, "PutRecords.ThrottledRecords", throttled_total)
-        open_count = len(self.open_slots)
-        rec.set_scalar(tick, "OpenShardCount", open_count)
-        rec.set_scalar(tick, "WriteCapacityRecords", open_count * limits.shard_write_records_per_second)
-        rec.set_scalar(tick, "WriteCapacityBytes", open_count * limits.shard_write_bytes_per_second)
-        rec.set_slots(tick, "IncomingRecords", accepted)
-        rec.set_slots(tick, "IncomingBytes", accepted_bytes)
-        rec.set_slots(tick, "OfferedRecords", attempts)
-        rec.set_slots(tick, "WriteProvisionedThroughputExceeded", attempts - accepted)
+        self._record_write(tick, offered, user_accepted, retried, dropped, attempts, accepted, accepted_bytes)
 
     def _put_as_records(self, groups: list) -> np.ndarray:
         """The same offered counts as real records through the client's PutRecords, in the same order.
@@ -326,92 +498,195 @@ class Runner:
         return accepted
 
     # ------------------------------------------------------------------ reads
-    def _read(self, tick: int, t: float) -> None:
-        limits = self.sim.limits
-        stream = self.stream
+    def _read_segment(self, first: int, end: int) -> None:
+        """Every consumer's reads for ticks ``first .. end - 1`` (their writes are in the log)."""
+        if end <= first or not self.readers:
+            return
         log = self.log
-        slots_total = len(stream.shards_by_slot)
-        if self._live is None or tick % 60 == 0:
-            # Closed shards expire only with retention: re-checking once a virtual minute is enough.
-            self._live = np.array([s.slot for s in stream.live_shards()], dtype=np.int64)
+        stream = self.stream
+        limits = self.sim.limits
         live = self._live
         retention_ticks = int(stream.retention_hours * 3600 / self.resolution)
-        outgoing = np.zeros(slots_total)
-        outgoing_bytes = np.zeros(slots_total)
-        read_throttles = np.zeros(slots_total)
-        iterator_age = np.zeros(slots_total)
-        budget = stream.read_budget
-        budget.refill(self.sim.clock.time)
-        now_end = (tick + 1) * self.resolution
-        rec = self.recorder
-        # Only polling readers share the GetRecords budget: rotate them alone (enhanced fan-out
-        # readers, with pipes of their own, must not change whose turn it is).
-        order = [i for i, r in enumerate(self.readers) if isinstance(r, PollingReader)]
-        if order:
+        slots = self._segment_slots
+        means = log.mean_record_bytes_rows(first + 1, end + 1)[:slots]
+        log.now_row = first + 1
+        for reader in self.readers:
+            reader.discover(live, log)
+        reads: dict[int, SegmentReads] = {}
+        for index, reader in enumerate(self.readers):
+            if isinstance(reader, FanOutReader):
+                if not self.closed_form_reads:
+                    reads[index] = self._push_tick_by_tick(reader, first, end, retention_ticks)
+                    continue
+                plan = reader.plan(live, self.lineage, log, first, end, reader.records_per_tick(means),
+                                   retention_ticks)
+                if plan is None:
+                    plan = self._push_tick_by_tick(reader, first, end, retention_ticks)
+                else:
+                    reader.commit(plan)
+                reads[index] = plan
+        polling = [i for i, r in enumerate(self.readers) if isinstance(r, PollingReader)]
+        if polling:
+            planned = self._poll_planned(polling, first, end, means, retention_ticks)
+            reads.update(planned if planned is not None else self._poll_tick_by_tick(polling, first, end, retention_ticks))
+        log.now_row = end
+        self._book_reads(reads, first, end, means)
+
+    def _poll_planned(self, polling: list[int], first: int, end: int, means: np.ndarray,
+                      retention_ticks: int) -> dict[int, SegmentReads] | None:
+        """Polling applications' reads for the segment in closed form, if the shared GetRecords
+        budget admits every call; None (and nothing changed) otherwise."""
+        readers = [self.readers[i] for i in polling]
+        if not self.closed_form_reads or any(type(r) is not PollingReader for r in readers):
+            return None  # KCL leases and Firehose buffers move tick by tick
+        limits = self.sim.limits
+        plans, calls, read_bytes = {}, 0.0, 0.0
+        for index, reader in zip(polling, readers):
+            per_tick = reader.calls_in_ticks(first, end)
+            cap = per_tick[None, :] * reader.records_per_call(means, limits.get_records_max_bytes,
+                                                                limits.get_records_max_records)
+            plan = reader.plan(self._live, self.lineage, self.log, first, end, cap, retention_ticks)
+            if plan is None:
+                return None
+            steps = np.arange(end - first)
+            readable = (steps[None, :] >= plan.unlock[:, None]) & (plan.unlock[:, None] <= end - first)
+            live = np.zeros(len(plan.unlock), dtype=bool)
+            live[self._live] = True
+            plan_calls = np.where(readable & live[:, None], per_tick[None, :], 0.0)
+            calls = calls + plan_calls
+            read_bytes = read_bytes + plan.counts * means[:len(plan.counts)]
+            plans[index] = (reader, plan, plan_calls, per_tick)
+        times = self._tick_times[first:end]
+        if not self.stream.read_budget.try_schedule(times, np.atleast_2d(calls), np.atleast_2d(read_bytes)):
+            return None
+        for index, (reader, plan, plan_calls, per_tick) in plans.items():
+            reader.commit(plan)
+            reader.calls_made += int(plan_calls.sum())
+        any_calls = np.zeros(end - first, dtype=bool)
+        for _, _, _, per_tick in plans.values():
+            any_calls |= per_tick > 0
+        self._poll_rounds += int(any_calls.sum())
+        return {index: plan for index, (_, plan, _, _) in plans.items()}
+
+    def _poll_tick_by_tick(self, polling: list[int], first: int, end: int,
+                           retention_ticks: int) -> dict[int, SegmentReads]:
+        """Polling readers one tick at a time, taking turns at the shared GetRecords budget."""
+        limits = self.sim.limits
+        log = self.log
+        live = self._live
+        budget = self.stream.read_budget
+        slots = self._segment_slots
+        reads = {i: SegmentReads.empty(first, slots, end - first) for i in polling}
+        for tick in range(first, end):
+            row = tick - first
+            log.now_row = tick + 1
+            if tick > first:
+                self._tick_reads_begin(tick)
+            budget.refill(self._tick_times[tick])
+            t = tick * self.resolution
             # Who calls first rotates from one round of polls to the next, so no application is
             # always first (or always last) at the shared budget, whatever the poll interval.
+            order = list(polling)
             shift = self._poll_rounds % len(order)
             order = order[shift:] + order[:shift]
             if any(self.readers[i].calls_this_tick(tick) for i in order):
                 self._poll_rounds += 1
-        order += [i for i, r in enumerate(self.readers) if not isinstance(r, PollingReader)]
-        for index in order:
-            reader = self.readers[index]
-            reader.discover(live, log)
+            for index in order:
+                reader = self.readers[index]
+                if tick >= retention_ticks:
+                    reader.expire(live, log.row_of_time(tick - retention_ticks)[live])
+                readable = reader.readable(live, self.lineage, log)
+                if isinstance(reader, KclReader):
+                    reader.fail_over(t)
+                    readable = reader.serving(readable)
+                reads[index].starts[live, row] = reader.positions[live]
+                count, _ = reader.poll(readable, log, budget, tick, limits.get_records_max_bytes,
+                                       limits.get_records_max_records, reads[index], row)
+                reads[index].after[live, row] = reader.positions[live]
+                if isinstance(reader, FirehoseReader):
+                    reader.feed(count.sum(), float((count * log.mean_record_bytes(readable)).sum()))
+                if isinstance(reader, KclReader):
+                    reader.maybe_checkpoint(readable, (tick + 1) * self.resolution, self.lineage, log)
+                    # Takeovers happen in fail_over above and in AddWorker events: book them all.
+                    self.recorder.add_consumer(tick, reader.name, "Duplicates",
+                                               reader.duplicates - reader.duplicates_booked)
+                    reader.duplicates_booked = reader.duplicates
+            self._tick_reads_end(tick)
+        return reads
+
+    def _tick_reads_begin(self, tick: int) -> None:
+        """Hook: polling readers are about to read ``tick`` (after its first, the segment's events
+        for the first tick of a segment come before it: see :meth:`_apply_events`)."""
+
+    def _tick_reads_end(self, tick: int) -> None:
+        """Hook: polling readers (KCL groups included) have read ``tick``."""
+
+    def _push_tick_by_tick(self, reader: FanOutReader, first: int, end: int, retention_ticks: int) -> SegmentReads:
+        """An enhanced fan-out reader one tick at a time (when retention moves it mid-segment)."""
+        log = self.log
+        live = self._live
+        reads = SegmentReads.empty(first, self._segment_slots, end - first)
+        for tick in range(first, end):
+            row = tick - first
+            log.now_row = tick + 1
             if tick >= retention_ticks:
                 reader.expire(live, log.row_of_time(tick - retention_ticks)[live])
             readable = reader.readable(live, self.lineage, log)
-            if isinstance(reader, KclReader):
-                reader.fail_over(t)
-                readable = reader.serving(readable)
-            if isinstance(reader, PollingReader):
-                count, size, throttled = reader.poll(readable, log, budget, tick, limits.get_records_max_bytes,
-                                                     limits.get_records_max_records)
-                np.add.at(read_throttles, readable, throttled)
-                np.add.at(outgoing, readable, count)
-                np.add.at(outgoing_bytes, readable, size)
-                rec.add_scalar(tick, "GetRecords.Records", float(count.sum()))
-                rec.add_scalar(tick, "GetRecords.Bytes", float(size.sum()))
-                rec.add_scalar(tick, "ReadProvisionedThroughputExceeded", float(throttled.sum()))
-                rec.add_consumer(tick, reader.name, "ReadProvisionedThroughputExceeded", float(throttled.sum()))
-                if isinstance(reader, FirehoseReader):
-                    reader.feed(count.sum(), size.sum())
-                if isinstance(reader, KclReader):
-                    reader.maybe_checkpoint(readable, now_end, self.lineage, log)
-                    # Takeovers happen in fail_over above and in AddWorker events: book them all.
-                    rec.add_consumer(tick, reader.name, "Duplicates", reader.duplicates - reader.duplicates_booked)
-                    reader.duplicates_booked = reader.duplicates
-                stream.usage.read(int(size.sum()), enhanced_fan_out=False)
-            else:
-                count, size = reader.push(readable, log, tick)
-                np.add.at(outgoing, readable, count)
-                np.add.at(outgoing_bytes, readable, size)
-                rec.add_scalar(tick, "SubscribeToShardEvent.Records", float(count.sum()))
-                rec.add_scalar(tick, "SubscribeToShardEvent.Bytes", float(size.sum()))
-                stream.usage.read(int(size.sum()), enhanced_fan_out=True)
-            rec.add_consumer(tick, reader.name, "Records", float(count.sum()))
-            rec.add_consumer(tick, reader.name, "Bytes", float(size.sum()))
-            behind = self._millis_behind(reader, live, now_end)
-            rec.set_consumer(tick, reader.name, "MillisBehindLatest", float(behind.max()) if len(behind) else 0.0)
-            np.maximum.at(iterator_age, live, behind)
-            metric = "GetRecords.IteratorAgeMilliseconds" if isinstance(reader, PollingReader) \
-                else "SubscribeToShardEvent.MillisBehindLatest"
-            rec.max_scalar(tick, metric, float(behind.max()) if len(behind) else 0.0)
-        rec.set_slots(tick, "OutgoingRecords", outgoing)
-        rec.set_slots(tick, "OutgoingBytes", outgoing_bytes)
-        rec.set_slots(tick, "ReadProvisionedThroughputExceeded", read_throttles)
-        rec.set_slots(tick, "IteratorAgeMilliseconds", iterator_age)
+            reads.starts[live, row] = reader.positions[live]
+            reader.push(readable, log, reads, row)
+            reads.after[live, row] = reader.positions[live]
+        return reads
 
-    def _millis_behind(self, reader, slots: np.ndarray, now_end: float) -> np.ndarray:
-        """Per slot: 0 when caught up, else how old the oldest unread record is (ms)."""
-        if not len(slots):
-            return np.zeros(0)
-        behind = reader.positions[slots] < self.log.totals(slots)
-        result = np.zeros(len(slots))
-        if behind.any():
-            arrival = reader.arrival_of_next(slots[behind], self.log)
-            result[behind] = (now_end - (arrival + 0.5) * self.resolution) * 1000.0
-        return result
+    def _book_reads(self, reads: dict[int, SegmentReads], first: int, end: int, means: np.ndarray) -> None:
+        """Per-second metrics, latency and lag from every reader's segment."""
+        rec = self.recorder
+        stream = self.stream
+        live = self._live
+        slots = self._segment_slots
+        length = end - first
+        outgoing = np.zeros((slots, length))
+        outgoing_bytes = np.zeros((slots, length))
+        read_throttles = np.zeros((slots, length))
+        iterator_age = np.zeros((slots, length))
+        span = slice(first, end)
+        for index, reader in enumerate(self.readers):
+            segment = reads[index]
+            counts = segment.counts[:slots]
+            size = counts * means
+            records_per_tick = counts.sum(axis=0)
+            bytes_per_tick = size.sum(axis=0)
+            outgoing += counts
+            outgoing_bytes += size
+            book_latency(reader.latency_hist, self.log, segment)
+            reader.delivered += int(records_per_tick.sum())
+            reader.delivered_bytes += float(bytes_per_tick.sum())
+            if isinstance(reader, PollingReader):
+                throttled = segment.throttled[:slots]
+                read_throttles += throttled
+                throttled_per_tick = throttled.sum(axis=0)
+                rec.scalars["GetRecords.Records"][span] += records_per_tick
+                rec.scalars["GetRecords.Bytes"][span] += bytes_per_tick
+                rec.scalars["ReadProvisionedThroughputExceeded"][span] += throttled_per_tick
+                rec.consumers[("ReadProvisionedThroughputExceeded", reader.name)][span] += throttled_per_tick
+                metric = "GetRecords.IteratorAgeMilliseconds"
+            else:
+                rec.scalars["SubscribeToShardEvent.Records"][span] += records_per_tick
+                rec.scalars["SubscribeToShardEvent.Bytes"][span] += bytes_per_tick
+                metric = "SubscribeToShardEvent.MillisBehindLatest"
+            # Billing counts whole bytes per tick, as a tick-by-tick meter would.
+            stream.usage.read(int(np.trunc(bytes_per_tick).sum()), enhanced_fan_out=isinstance(reader, FanOutReader))
+            rec.consumers[("Records", reader.name)][span] += records_per_tick
+            rec.consumers[("Bytes", reader.name)][span] += bytes_per_tick
+            behind = millis_behind(self.log, segment, live, self.resolution)
+            worst = behind.max(axis=0) if len(live) else np.zeros(length)
+            rec.consumers[("MillisBehindLatest", reader.name)][span] = worst
+            np.maximum(rec.scalars[metric][span], worst, out=rec.scalars[metric][span])
+            if len(live):
+                iterator_age[live] = np.maximum(iterator_age[live], behind)
+        rec.set_slot_rows(first, "OutgoingRecords", outgoing)
+        rec.set_slot_rows(first, "OutgoingBytes", outgoing_bytes)
+        rec.set_slot_rows(first, "ReadProvisionedThroughputExceeded", read_throttles)
+        rec.set_slot_rows(first, "IteratorAgeMilliseconds", iterator_age)
 
 
 def _describe(event) -> str:

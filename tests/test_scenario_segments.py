@@ -1,0 +1,90 @@
+"""The runner's closed forms (whole segments of writes and reads at once) against the plain
+tick-by-tick run, on scenarios chosen to take each path: they must give the same numbers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from kinesislab.scenario import (Constant, EnhancedFanOutConsumer, ExponentialBackoff, FixedSize, KclConsumer,
+                                 NoRetry, PollingConsumer, Producer, Scenario, Step, StreamSpec, UniformKeys, ZipfKeys)
+from kinesislab.scenario.model import MergeShards, SplitShard, UpdateShardCount
+from kinesislab.scenario.runner import Runner
+
+
+class CountingRunner(Runner):
+    """The real runner, counting which paths it took."""
+
+    def __init__(self, scenario, seed):
+        super().__init__(scenario, seed, "counts")
+        self.paths = {"whole_seconds": 0, "planned_polls": 0, "polls_tick_by_tick": 0}
+
+    def _write_whole_seconds(self, first, end):
+        self.paths["whole_seconds"] += 1
+        return super()._write_whole_seconds(first, end)
+
+    def _poll_planned(self, *args):
+        planned = super()._poll_planned(*args)
+        self.paths["planned_polls" if planned is not None else "polls_tick_by_tick"] += 1
+        return planned
+
+
+class ReferenceRunner(Runner):
+    closed_form_reads = False
+    closed_form_writes = False
+
+
+def _same(scenario: Scenario, seed: int = 7) -> dict:
+    fast_runner = CountingRunner(scenario, seed)
+    fast = fast_runner.run(False)
+    reference = ReferenceRunner(scenario, seed, "counts").run(False)
+    for frame in ("stream", "shards", "consumers", "latency", "lineage", "events"):
+        pd.testing.assert_frame_equal(getattr(fast, frame), getattr(reference, frame), check_exact=False, rtol=1e-9)
+    assert fast.delivered == reference.delivered
+    assert fast.bill().equals(reference.bill())
+    return fast_runner.paths
+
+
+def test_writes_that_never_retry_are_solved_per_segment_across_reshards():
+    scenario = Scenario(
+        stream=StreamSpec(shards=4),
+        producers=[Producer(traffic=Step(3000, 7000, 40), keys=ZipfKeys(500, 1.2), retry=NoRetry())],
+        consumers=[PollingConsumer(name="app"), EnhancedFanOutConsumer(name="efo", start="LATEST")],
+        events=[UpdateShardCount(at=30, target=8), MergeShards(at=70, shard_id="shardId-000000000004",
+                                                                adjacent_shard_id="shardId-000000000005")],
+        duration=120)
+    paths = _same(scenario)
+    assert paths["whole_seconds"] >= 3 and paths["planned_polls"] >= 3
+
+
+def test_several_producers_keep_their_random_draws_in_tick_order():
+    scenario = Scenario(
+        stream=StreamSpec(shards=2),
+        producers=[Producer(name="small", traffic=Constant(1500), record_size=FixedSize(100), keys=UniformKeys(50)),
+                   Producer(name="large", traffic=Constant(900), record_size=FixedSize(2000), keys=ZipfKeys(50, 1.5))],
+        consumers=[EnhancedFanOutConsumer(name="efo")],
+        events=[SplitShard(at=20, shard_id="shardId-000000000000")],
+        duration=45)
+    assert _same(scenario)["whole_seconds"] >= 2
+
+
+def test_polling_over_the_shared_budget_falls_back_to_tick_by_tick():
+    # Four applications polling five times a second share 5 calls/s per shard: throttling.
+    scenario = Scenario(
+        stream=StreamSpec(shards=2),
+        producers=[Producer(traffic=Constant(1500), keys=UniformKeys(100))],
+        consumers=[PollingConsumer(name=f"app{i}", poll_interval=0.2) for i in range(4)],
+        duration=20, resolution=0.2)
+    paths = _same(scenario)
+    assert paths["polls_tick_by_tick"] >= 1 and paths["whole_seconds"] == 0
+
+
+@pytest.mark.parametrize("retry", [NoRetry(), ExponentialBackoff()])
+def test_kcl_groups_and_on_demand_streams_go_tick_by_tick_and_agree(retry):
+    scenario = Scenario(
+        stream=StreamSpec(mode="ON_DEMAND"),
+        producers=[Producer(traffic=Step(1000, 6000, 20), keys=UniformKeys(200), retry=retry)],
+        consumers=[KclConsumer(name="kcl", workers=2), EnhancedFanOutConsumer(name="efo")],
+        duration=60)
+    paths = _same(scenario)
+    assert paths["whole_seconds"] == 0 and paths["planned_polls"] == 0
