@@ -347,37 +347,38 @@ class Runner:
                 new_per_slot[self.open_slots] = rng.multinomial(new, self._shares_for(state.spec.keys))
             state.ensure_slots(slots)
             dues.append(state.attempts_due(tick, new_per_slot))
-        counts = np.array([due.sum(axis=0) for due in dues])
+        counts = np.array([np.add.reduce(due, axis=0) for due in dues])
         sizes = self._layer_sizes
         accepted_layers = self.stream.offer_layers(counts, sizes)
-        attempts = counts.sum(axis=0)
-        accepted = accepted_layers.sum(axis=0)
+        attempts = np.add.reduce(counts, axis=0)
+        accepted = np.add.reduce(accepted_layers, axis=0)
         accepted_bytes = sizes @ accepted_layers
         retried = dropped = 0
         for state, due, took in zip(producers, dues, accepted_layers):
-            total = float(took.sum())
+            total = float(np.add.reduce(took))
             if total:
                 self.stream.usage.accepted(int(state.size_bytes), int(total))
             r, d = state.settle(tick, due, took)
             retried += r
             dropped += d
         self.log.append(accepted, accepted_bytes)
-        self._record_write(tick, offered, float(accepted.sum()), retried, dropped, attempts, accepted, accepted_bytes)
+        self._record_write(tick, offered, None, retried, dropped, attempts, accepted, accepted_bytes)
 
-    def _record_write(self, tick: int, offered: float, user_accepted: float, retried: int, dropped: int,
+    def _record_write(self, tick: int, offered: float, user_accepted: float | None, retried: int, dropped: int,
                       attempts: np.ndarray, accepted: np.ndarray, accepted_bytes: np.ndarray) -> None:
+        """Book one tick's writes; ``user_accepted`` None means one user record per Kinesis record."""
         limits = self.sim.limits
         scalars = self._write_series
-        throttled_total = float(attempts.sum() - accepted.sum())
-        incoming = float(accepted.sum())
+        incoming = float(np.add.reduce(accepted))
+        throttled_total = float(np.add.reduce(attempts)) - incoming
         scalars["OfferedRecords"][tick] += offered
-        scalars["AcceptedRecords"][tick] += user_accepted
+        scalars["AcceptedRecords"][tick] += incoming if user_accepted is None else user_accepted
         scalars["ThrottledRecords"][tick] += throttled_total
         scalars["RetriedRecords"][tick] += retried
         scalars["DroppedRecords"][tick] += dropped
         scalars["BufferedRecords"][tick] = sum(s.buffered + (s.kpl.buffered() if s.kpl else 0) for s in self.producers)
         scalars["IncomingRecords"][tick] += incoming
-        scalars["IncomingBytes"][tick] += float(accepted_bytes.sum())
+        scalars["IncomingBytes"][tick] += float(np.add.reduce(accepted_bytes))
         scalars["WriteProvisionedThroughputExceeded"][tick] += throttled_total
         scalars["PutRecords.ThrottledRecords"][tick] += throttled_total
         open_count = len(self.open_slots)
