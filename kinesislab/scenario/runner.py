@@ -1,4 +1,4 @@
-"""Run a :class:`~kinesislab.scenario.model.Scenario` tick by tick on the shard engine.
+"""Run a :class:`~kinesislab.scenario.model.Scenario` on the shard engine, tick by tick.
 
 The runner drives a real :class:`~kinesislab.Simulator`: the stream, its shards, write and read
 budgets, resharding and on-demand scaling are the engine's own objects, and scheduled events go
@@ -6,6 +6,15 @@ through the boto3-shaped client. What the runner adds is count granularity: each
 counts of records per shard through the limits (numpy arrays over shard slots), instead of one
 Python object per record. ``backend="records"`` sends the very same counts as real records
 through ``put_records`` instead, which is how the tests prove both paths agree.
+
+Speed comes from segments. Readers never influence writers, so the runner writes a stretch of
+ticks first (up to the next scheduled event, a change of the shard map, or
+:data:`SEGMENT_TICKS`) and then reads it. Where the rules allow a closed form it is used --
+producers that never retry on a provisioned stream are solved for all the segment's seconds at
+once; enhanced fan-out readers, and polling readers whose calls the shared GetRecords budget
+all admits, for all its ticks at once -- and everything else goes tick by tick. The closed forms
+give the same numbers as the tick-by-tick path (``closed_form_writes`` / ``closed_form_reads``
+switch them off; the tests compare both).
 """
 
 from __future__ import annotations
