@@ -3,9 +3,12 @@ and what happens to the throttled ones (retry with backoff, or drop).
 
 Counts are integers drawn from the simulator's seeded generator: a producer's new records for a
 tick are split over shards by a multinomial draw with the shards' key shares. Throttled records
-keep their shard (same key, same hash) and wait in a ring buffer indexed
-``[attempt, tick modulo horizon, shard slot]``, so a tick costs a few array operations however
-many retries are pending. When a shard admits only part of what is offered, records that have
+keep their shard (same key, same hash) and wait for their next attempt. A retry with full jitter
+is spread evenly over the ticks its backoff covers, so the waiting records form runs of equal
+counts per tick; they are kept as a difference ring (``[attempt, tick modulo horizon, shard
+slot]``: the change of each tick's count from the tick before) plus the current count per
+attempt and slot. Queueing a run is then three additions and taking a tick's retries one,
+however long the backoff. When a shard admits only part of what is offered, records that have
 waited longest (highest attempt) go first, then new ones.
 """
 
@@ -37,8 +40,10 @@ class ProducerState:
     traffic: Traffic
     resolution: float
     size_bytes: float
-    ring: np.ndarray
+    ring: np.ndarray   #: [attempt, tick % horizon, slot]: change of the due count at that tick
+    level: np.ndarray  #: [attempt, slot]: records due at the last tick taken (the running sum)
     carry: float = 0.0
+    next_tick: int = 0
     buffered: int = 0
     kpl: KplBatcher | None = None
 
@@ -49,16 +54,11 @@ class ProducerState:
         attempts = 1 if isinstance(spec.retry, NoRetry) else max(1, int(spec.retry.max_attempts))
         horizon = math.ceil(_max_delay(spec.retry) / resolution) + 2
         state = cls(spec=spec, traffic=spec.traffic, resolution=resolution, size_bytes=size,
-                    ring=np.zeros((attempts + 1, horizon, max(slots, 1))))
+                    ring=np.zeros((attempts + 1, horizon, max(slots, 1))), level=np.zeros((attempts + 1, max(slots, 1))))
         if spec.kpl is not None:
             state.kpl = KplBatcher(spec.kpl, user_record_bytes=spec.record_size.mean(),
                                    partition_key_bytes=spec.partition_key_bytes)
         return state
-
-    @cached_property
-    def _steps(self) -> np.ndarray:
-        """0, 1, ... horizon - 1 (the horizon never changes during a run)."""
-        return np.arange(self.ring.shape[1])
 
     @property
     def max_attempts(self) -> int:
@@ -67,6 +67,7 @@ class ProducerState:
     def ensure_slots(self, slots: int) -> None:
         if slots > self.ring.shape[2]:
             self.ring = np.pad(self.ring, ((0, 0), (0, 0), (0, slots - self.ring.shape[2])))
+            self.level = np.pad(self.level, ((0, 0), (0, slots - self.level.shape[1])))
 
     def rates_from(self, ticks: int, first_tick: int = 0) -> None:
         """Evaluate the traffic shape once for ticks ``first_tick ..`` (records/s at each tick's start)."""
@@ -88,11 +89,16 @@ class ProducerState:
 
     def attempts_due(self, tick: int, new_per_slot: np.ndarray) -> np.ndarray:
         """Records making attempt *k* this tick, as a matrix ``[k, slot]`` (row 1 holds the new ones)."""
-        column = tick % self.ring.shape[1]
-        due = self.ring[:, column, :].copy()
-        if self.buffered:
+        self.next_tick = tick + 1
+        if not isinstance(self.spec.retry, NoRetry):
+            # Every tick, queue or not: a run that has just ended still owes its closing difference.
+            column = tick % self.ring.shape[1]
+            self.level += self.ring[:, column, :]
             self.ring[:, column, :] = 0
+            due = self.level.copy()
             self.buffered -= int(np.add.reduce(due, axis=None))
+        else:
+            due = np.zeros(self.level.shape)
         due[1, :len(new_per_slot)] += new_per_slot
         return due
 
@@ -160,33 +166,43 @@ class ProducerState:
         """Queue ``counts[i]`` (per slot) refused at attempt ``attempts[i]`` for attempt + 1."""
         first, spread = self._schedule
         horizon = self.ring.shape[1]
+        rows = attempts + 1
         width = counts.shape[1]
-        offsets, ticks = first[attempts], spread[attempts]
-        longest = int(ticks.max())
-        if longest == 1:
-            self.ring[attempts + 1, (tick + offsets) % horizon, :width] += counts
-            return
-        steps = np.arange(longest)
-        base = np.floor_divide(counts, ticks[:, None])
-        remainder = counts - base * ticks[:, None]
-        share = base[:, None, :] + (steps[None, :, None] < remainder[:, None, :])
-        share *= steps[None, :, None] < ticks[:, None, None]
-        columns = (tick + offsets[:, None] + steps[None, :]) % horizon
-        self.ring[(attempts + 1)[:, None], columns, :width] += share
+        ticks = spread[attempts][:, None]
+        start = (tick + first[attempts]) % horizon
+        # n records over k ticks, the remainder to the earliest: base + 1 for the first
+        # ``remainder`` ticks, base for the rest, then nothing.
+        base = np.floor_divide(counts, ticks)
+        remainder = counts - base * ticks
+        extra = remainder > 0
+        self.ring[rows, start, :width] += base + extra
+        self.ring[rows[:, None], (start[:, None] + remainder.astype(np.int64)) % horizon, np.arange(width)] -= extra
+        self.ring[rows, (start + ticks[:, 0]) % horizon, :width] -= base
+
+    def _schedule_of(self, slot: int) -> tuple[np.ndarray, np.ndarray]:
+        """Records due at each of the next ``horizon`` ticks for ``slot``: ``[attempt, tick]``, and
+        the ring columns of those ticks."""
+        horizon = self.ring.shape[1]
+        columns = (self.next_tick + np.arange(horizon)) % horizon
+        return self.level[:, slot, None] + np.cumsum(self.ring[:, columns, slot], axis=1), columns
 
     def remap_slots(self, closed_to_children: dict[int, list[tuple[int, float]]]) -> None:
         """After a reshard, queued retries of a closed shard follow their keys to its children."""
         for slot, children in closed_to_children.items():
             if not children or slot >= self.ring.shape[2]:
                 continue
-            pending = self.ring[:, :, slot].copy()
+            pending, columns = self._schedule_of(slot)
             if not pending.any():
                 continue
             self.ring[:, :, slot] = 0
+            self.level[:, slot] = 0
             shares = np.array([share for _, share in children], float)
             shares = shares / shares.sum() if shares.sum() > 0 else np.full(len(shares), 1 / len(shares))
             parts = np.floor(pending[..., None] * shares)
             parts[..., int(np.argmax(shares))] += pending - parts.sum(axis=-1)
             self.ensure_slots(max(child for child, _ in children) + 1)
             for index, (child, _) in enumerate(children):
-                self.ring[:, :, child] += parts[..., index]
+                # Back to differences; the last tick of the horizon is never due yet, so the
+                # schedule ends at zero within it.
+                part = parts[..., index]
+                self.ring[:, columns, child] += np.diff(part, axis=1, prepend=0.0)
