@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
-from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, si, tidy
+from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, nice_ceiling, si, tidy
 from kinesislab.scenario import (Burst, Constant, FixedSize, Producer, RandomKeys, Scenario, Series, Step,
                                  StreamSpec, SwitchMode, run)
 
@@ -224,7 +224,8 @@ class CapacityModesDashboard(Dashboard):
         provisioned, on_demand = result
         top = 1.15 * max(float(np.max(r.shard_matrix("OfferedRecords").sum(axis=1))) for r in result)
         top = max(top, 1.15 * max(float(np.max(r.series("WriteCapacityRecords"))) for r in result))
-        shard_top = 1.2 * max(float(np.max(r.series("OpenShardCount"))) for r in result)
+        top = nice_ceiling(top)
+        shard_top = nice_ceiling(1.2 * max(float(np.max(r.series("OpenShardCount"))) for r in result))
         switch = values["switch_at_minute"] or None
         p = self.provisioned.update(provisioned, top, shard_top, switch)
         o = self.on_demand.update(on_demand, top, shard_top)

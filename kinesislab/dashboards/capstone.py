@@ -18,7 +18,7 @@ from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
 from kinesislab.dashboards.panels import LagPanel, ShardLoadPanel, ThroughputPanel
-from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, tidy
+from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, nice_ceiling, tidy
 
 MODE_LABELS = {"provisioned": "PROVISIONED", "on-demand": "ON_DEMAND"}
 READER_LABELS = {"polling (GetRecords)": "polling", "enhanced fan-out": "enhanced fan-out"}
@@ -42,7 +42,7 @@ class CostPanel:
     def update(self, month, budget: float, mode: str) -> None:
         lines = month[month["cost_usd"] > 0.005].sort_values("cost_usd", ascending=False).head(self.slots)
         colour = COLOURS["on_demand"] if mode == "ON_DEMAND" else COLOURS["provisioned"]
-        top = max(budget, float(lines["cost_usd"].max()) if len(lines) else 0.0) * 1.35
+        top = nice_ceiling(max(budget, float(lines["cost_usd"].max()) if len(lines) else 0.0) * 1.35)
         for i, bar in enumerate(self.bars):
             if i < len(lines):
                 row = lines.iloc[i]
@@ -109,9 +109,8 @@ class CapstoneDashboard(Dashboard):
         self.throughput.update(results)
         last_spike = b.first_spike + ((b.duration - b.first_spike - 1) // b.spike_every) * b.spike_every
         last_spike_end = min(last_spike + b.spike_length, b.duration)
-        self.load.update(results, upto=last_spike_end - 1, average_over=b.spike_length)
-        low, high = self.load.ax.get_ylim()
-        self.load.ax.set_ylim(low, high * 1.3)  # room for the legend above the tallest bar
+        # 1.3 times the usual room: the legend sits above the tallest bar.
+        self.load.update(results, upto=last_spike_end - 1, average_over=b.spike_length, headroom=1.3)
         self.lag.update(results)
         _, month = monthly_cost(results)
         self.cost.update(month, b.budget_usd_per_month, report.design.mode)

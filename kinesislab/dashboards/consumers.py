@@ -9,6 +9,8 @@ has 2 MiB/s per shard of its own.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
@@ -17,7 +19,7 @@ from matplotlib.patches import Patch
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
-from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, tidy
+from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, nice_ceiling, tidy
 from kinesislab.scenario import (Constant, EnhancedFanOutConsumer, FixedSize, PollingConsumer, Producer, RandomKeys,
                                  Scenario, StreamSpec, run)
 
@@ -44,29 +46,46 @@ def consumers_scenario(polling: int, poll_interval: float = 1.0, efo: int = 0, w
                     consumers=consumers, duration=duration, resolution=resolution)
 
 
+_COLUMNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def consumer_columns(results) -> dict[tuple[str, str], np.ndarray]:
+    """Every ``(metric, consumer)`` column of ``results.consumers`` as a float array, converted
+    once per run: picking columns out of the MultiIndex frame one by one costs milliseconds each,
+    and a redraw needs dozens of them."""
+    columns = _COLUMNS.get(results)
+    if columns is None:
+        frame = results.consumers
+        values = frame.to_numpy(dtype=float) if len(frame.columns) else np.zeros((len(frame), 0))
+        columns = _COLUMNS[results] = {key: values[:, i] for i, key in enumerate(frame.columns)}
+    return columns
+
+
 def consumer_table(results, last_seconds: float = 50.0) -> "pd.DataFrame":  # noqa: F821
     """Per consumer over the last ``last_seconds``: kind, MiB/s read per shard, worst and final
     lag (s), throttled GetRecords calls per second per shard, and the median delivery delay (ms)."""
     import pandas as pd
 
-    frame = results.consumers
-    shards = max(1, int(results.stream["OpenShardCount"].iloc[-1]))
-    tail = frame.index >= frame.index[-1] - last_seconds + results.resolution * 0.5
-    latency = results.latency.set_index("consumer")
+    columns = consumer_columns(results)
+    index = results.consumers.index.to_numpy()
+    shards = max(1, int(results.series("OpenShardCount")[-1]))
+    tail = index >= index[-1] - last_seconds + results.resolution * 0.5
+    latency = results.latency
+    kinds = dict(zip(latency["consumer"], latency["kind"]))
+    p50 = dict(zip(latency["consumer"], latency["p50_ms"]))
     rows = []
-    for name in latency.index:
-        lag = frame["MillisBehindLatest"][name].to_numpy() / 1000.0
-        throttled = frame["ReadProvisionedThroughputExceeded"][name] if "ReadProvisionedThroughputExceeded" in frame \
-            and name in frame["ReadProvisionedThroughputExceeded"] else None
+    for name in latency["consumer"]:
+        lag = columns[("MillisBehindLatest", name)] / 1000.0
+        throttled = columns.get(("ReadProvisionedThroughputExceeded", name))
         rows.append({
             "consumer": name,
-            "kind": "enhanced fan-out" if latency.loc[name, "kind"] == "efo" else "polling",
-            "read_mib_per_shard": float(frame["Bytes"][name][tail].sum() / (last_seconds * shards * MiB)),
+            "kind": "enhanced fan-out" if kinds[name] == "efo" else "polling",
+            "read_mib_per_shard": float(columns[("Bytes", name)][tail].sum() / (last_seconds * shards * MiB)),
             "worst_lag_s": float(lag.max()),
             "final_lag_s": float(lag[-1]),
             "throttled_calls_per_s": (float(throttled[tail].sum() / (last_seconds * shards))
                                       if throttled is not None else 0.0),
-            "p50_delay_ms": float(latency.loc[name, "p50_ms"]),
+            "p50_delay_ms": float(p50[name]),
         })
     columns = ["consumer", "kind", "read_mib_per_shard", "worst_lag_s", "final_lag_s", "throttled_calls_per_s",
                "p50_delay_ms"]
@@ -87,16 +106,16 @@ class _LagLines:
                   loc="upper left", fontsize=FONT_SIZE - 1, frameon=False)
 
     def update(self, results, n: int) -> None:
-        frame = results.consumers
-        names = list(frame["MillisBehindLatest"].columns) if "MillisBehindLatest" in frame else []
+        columns = consumer_columns(results)
+        names = [name for metric, name in columns if metric == "MillisBehindLatest"]
         polling = [name for name in names if name.startswith("app-")]
         efo = [name for name in names if name.startswith("efo-")]
-        t = frame.index.to_numpy()
+        t = results.consumers.index.to_numpy()
         top = 1.0
         for i, line in enumerate(self.lines):
             if i < len(polling) + len(efo):
                 name = (polling + efo)[i]
-                lag = frame["MillisBehindLatest"][name].to_numpy() / 1000.0
+                lag = columns[("MillisBehindLatest", name)] / 1000.0
                 line.set_data(t[:n], lag[:n])
                 is_efo = name.startswith("efo-")
                 line.set_color(COLOURS["efo"] if is_efo else COLOURS["consumer"])
@@ -107,7 +126,7 @@ class _LagLines:
             else:
                 line.set_data([], [])
         self.ax.set_xlim(0, max(float(t[-1]) if len(t) else 1.0, 1.0))
-        self.ax.set_ylim(0, top * 1.15)
+        self.ax.set_ylim(0, nice_ceiling(top * 1.15))
 
 
 class _ReadBars:
@@ -149,7 +168,7 @@ class _ReadBars:
         labels = ["polling\n(shared)"] + [str(i + 1) for i in range(len(efo))]
         self.ax.set_xticks(range(len(efo) + 1), labels, fontsize=FONT_SIZE - 1)
         self.ax.set_xlim(-0.6, max(len(efo), 3) + 0.6)
-        self.ax.set_ylim(0, max(limit_mib * 1.6, bottom * 1.15))
+        self.ax.set_ylim(0, nice_ceiling(max(limit_mib * 1.6, bottom * 1.15)))
 
 
 class _ThrottleLine:
@@ -173,7 +192,7 @@ class _ThrottleLine:
         self.calls.set_data(t[:n], wanted[:n])
         self.limit.set_ydata([limit_calls] * 2)
         self.ax.set_xlim(0, max(float(t[-1]), 1.0))
-        self.ax.set_ylim(0, max(limit_calls * 1.6, float(throttled.max()) * 1.6, float(wanted.max()) * 1.6))
+        self.ax.set_ylim(0, nice_ceiling(max(limit_calls, float(throttled.max()), float(wanted.max())) * 1.6))
 
 
 class ConsumersDashboard(Dashboard):

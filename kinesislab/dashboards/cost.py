@@ -19,7 +19,7 @@ from matplotlib.ticker import FuncFormatter
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
-from kinesislab.dashboards.style import COLOURS, FONT_SIZE, si, tidy
+from kinesislab.dashboards.style import COLOURS, FONT_SIZE, nice_ceiling, si, tidy
 from kinesislab.limits import Limits
 from kinesislab.pricing import (ON_DEMAND, PROVISIONED, SECONDS_PER_HOUR, Prices, break_even_records_per_second,
                                 hourly_cost_curve, on_demand_billed_bytes, put_payload_units, shards_needed)
@@ -209,7 +209,7 @@ class BillPanel:
         for i, total in enumerate(bottoms):
             self.totals[i].set_position((i, total))
             self.totals[i].set_text(f"${total:,.3f}/h")
-        self.ax.set_ylim(0, top * 1.45)
+        self.ax.set_ylim(0, nice_ceiling(top * 1.45))
         self.ax.set_xlim(-0.6, 1.6)
         return bottoms[0], bottoms[1]
 

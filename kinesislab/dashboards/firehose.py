@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
-from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, tidy
+from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, nice_ceiling, tidy
 from kinesislab.firehose.workload import SteadyRun, steady_delivery
 
 MiB = 2**20
@@ -34,8 +34,11 @@ class DeliveryPanels:
         self.arrived, = ax_flow.plot([], [], color=COLOURS["offered"], linewidth=1.4, label="arrived")
         self.delivered, = ax_flow.step([], [], where="post", color=COLOURS["accepted"], linewidth=2.0,
                                        label="delivered to S3")
-        self.waiting = None
+        # Made once and given new data on every update (a new fill and legend each time cost more).
+        self.waiting = ax_flow.fill_between([0.0, 1.0], [0.0, 0.0], [0.0, 0.0], color=COLOURS["highlight"], alpha=0.6,
+                                            linewidth=0, label="waiting in the buffer")
         tidy(ax_flow, "Data arrived and delivered", "time (minutes)", "MiB (cumulative)")
+        ax_flow.legend(loc="upper left", fontsize=FONT_SIZE - 1, frameon=False)
         self.stems = ax_files.vlines([], [], [], linewidth=2.0)
         self.heads = ax_files.scatter([], [], s=18, zorder=3)
         self.size_line = ax_files.axhline(5, **CAPACITY_LINE)
@@ -53,15 +56,11 @@ class DeliveryPanels:
         delivered = np.cumsum(sizes) / MiB
         self.delivered.set_data(np.concatenate([[0.0], when / 60.0, [run.duration / 60.0]]),
                                 np.concatenate([[0.0], delivered, [delivered[-1] if len(delivered) else 0.0]]))
-        if self.waiting is not None:
-            self.waiting.remove()
         steps = np.searchsorted(when, np.arange(0, run.duration + 1), side="right")
         delivered_at = np.concatenate([[0.0], delivered])[steps]
-        self.waiting = self.ax_flow.fill_between(minutes, delivered_at, arrived, step=None, color=COLOURS["highlight"],
-                                                 alpha=0.6, linewidth=0, label="waiting in the buffer")
+        self.waiting.set_data(minutes, delivered_at, arrived)
         self.ax_flow.set_xlim(0, run.duration / 60.0)
-        self.ax_flow.set_ylim(0, max(arrived[-1], 1e-6) * 1.15)
-        self.ax_flow.legend(loc="upper left", fontsize=FONT_SIZE - 1, frameon=False)
+        self.ax_flow.set_ylim(0, nice_ceiling(max(arrived[-1], 1e-6) * 1.15))
         colours = [TRIGGER_COLOURS.get(t, COLOURS["idle"]) for t in triggers]
         self.stems.set_segments([[(w / 60.0, 0.0), (w / 60.0, s / MiB)] for w, s in zip(when, sizes)])
         self.stems.set_colors(colours)
@@ -71,7 +70,7 @@ class DeliveryPanels:
         self.ax_files.set_xlim(0, run.duration / 60.0)
         biggest = float(sizes.max()) / MiB if len(sizes) else 0.0
         # Show the size line when files come near it; otherwise let the files fill the plot.
-        top = size_mib * 1.35 if biggest > 0.5 * size_mib else max(biggest * 1.35, 1e-3)
+        top = nice_ceiling(size_mib * 1.35 if biggest > 0.5 * size_mib else max(biggest * 1.35, 1e-3))
         self.size_line.set_alpha(1.0 if biggest > 0.5 * size_mib else 0.0)
         self.ax_files.set_ylim(0, top)
         self.ax_files.set_title(f"Files written: {len(when):,}", fontsize=FONT_SIZE + 1, loc="left")

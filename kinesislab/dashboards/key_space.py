@@ -19,7 +19,7 @@ from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
 from kinesislab.dashboards.panels import KeySpacePanel
-from kinesislab.dashboards.style import COLOURS, FONT_SIZE, tidy
+from kinesislab.dashboards.style import COLOURS, FONT_SIZE, TextPool, nice_ceiling, tidy
 from kinesislab.engine.hashing import HASH_KEY_SPACE, hash_key
 from kinesislab.simulator import Simulator
 
@@ -90,29 +90,24 @@ class KeysPerShardPanel:
         x = np.arange(max_shards)
         self.bars = ax.bar(x, np.zeros(max_shards), color=COLOURS["accepted"], width=0.7)
         self.even = ax.axhline(0, color="#555555", linestyle=":", linewidth=1.2, label="an even share")
-        self.labels = []
+        self.labels = TextPool(ax, ha="center", va="bottom", fontsize=FONT_SIZE - 2)
         tidy(ax, title, "shard", "keys")
         ax.legend(loc="upper right", fontsize=FONT_SIZE - 1, frameon=False)
 
     def update(self, counts: list[int], selected: int | None) -> None:
         n = len(counts)
-        for text in self.labels:
-            text.remove()
-        self.labels = []
         for i, bar in enumerate(self.bars):
             bar.set_visible(i < n)
             if i < n:
                 bar.set_height(counts[i])
                 bar.set_color(COLOURS["highlight"] if i == selected else COLOURS["accepted"])
                 bar.set_edgecolor("#333333" if i == selected else "none")
-                if n <= 16:
-                    self.labels.append(self.ax.text(i, counts[i], f"{counts[i]:,}", ha="center", va="bottom",
-                                                    fontsize=FONT_SIZE - 2))
+        self.labels.show([(i, counts[i], f"{counts[i]:,}") for i in range(n)] if n <= 16 else [])
         even = sum(counts) / max(n, 1)
         self.even.set_ydata([even, even])
         self.ax.set_xlim(-0.6, n - 0.4)
         self.ax.set_xticks(range(n))
-        self.ax.set_ylim(0, max(max(counts, default=1), even) * 1.3)
+        self.ax.set_ylim(0, nice_ceiling(max(max(counts, default=1), even) * 1.3))
 
 
 class KeyMarker:

@@ -12,7 +12,8 @@ from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.patches import Patch
 
-from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, SERIES_CYCLE, si, tidy
+from kinesislab.dashboards.style import (CAPACITY_LINE, COLOURS, FONT_SIZE, SERIES_CYCLE, TextPool, keep_legend,
+                                         nice_ceiling, si, tidy)
 from kinesislab.engine.hashing import HASH_KEY_SPACE
 
 
@@ -47,7 +48,7 @@ class ThroughputPanel:
         self.throttled.set_data(t[:n], results.series("ThrottledRecords")[:n] * scale)
         cap = results.series("WriteCapacityRecords")
         self.capacity.set_data(t[:n], cap[:n]) if capacity else self.capacity.set_data([], [])
-        top = max(1.0, float(np.max(attempts)), float(np.max(cap)) if capacity else 0.0) * 1.25
+        top = nice_ceiling(max(1.0, float(np.max(attempts)), float(np.max(cap)) if capacity else 0.0) * 1.25)
         self.ax.set_xlim(0, max(t[-1], results.resolution))
         self.ax.set_ylim(0, top)
         if upto is not None and n < len(t):
@@ -74,8 +75,9 @@ class ShardLoadPanel:
         ax.legend(loc="upper right", fontsize=FONT_SIZE - 1, frameon=False)
 
     def update(self, results, upto: float | None = None, average_over: float = 10.0,
-               limit_records_per_second: float = 1000.0) -> dict:
-        """Average over the ``average_over`` seconds before the cursor. Returns the hot shard's figures."""
+               limit_records_per_second: float = 1000.0, headroom: float = 1.0) -> dict:
+        """Average over the ``average_over`` seconds before the cursor; ``headroom`` multiplies the
+        room above the bars (e.g. for a legend that needs more). Returns the hot shard's figures."""
         n = _window(results, upto)
         first = max(0, n - max(1, int(round(average_over / results.resolution))))
         ids = results.shard_ids
@@ -103,11 +105,17 @@ class ShardLoadPanel:
         self.ax.set_xlim(-0.6, count - 0.4)
         labels = [ids[i].replace("shardId-", "").lstrip("0") or "0" for i in open_now]
         self.ax.set_xticks(range(len(open_now)), labels if count <= 24 else [""] * count)
-        self.ax.set_ylim(0, max(limit_records_per_second * 1.3, float(np.max(acc + thr)) * 1.15 if len(acc) else 1))
+        self.ax.set_ylim(0, nice_ceiling(headroom * max(limit_records_per_second * 1.3,
+                                                        float(np.max(acc + thr)) * 1.15 if len(acc) else 1)))
         if hot < 0:
             return {}
         return {"shard_id": ids[open_now[hot]], "accepted": float(acc[hot]), "throttled": float(thr[hot]),
                 "total_accepted": float(acc.sum()), "total_throttled": float(thr.sum())}
+
+
+def _short_id(shard_id: str) -> str:
+    """``shardId-000000000007`` -> ``7``."""
+    return shard_id.replace("shardId-", "").lstrip("0") or "0"
 
 
 def _open_at(results, second: float) -> list[int]:
@@ -128,7 +136,7 @@ class KeySpacePanel:
         self.ranges = PolyCollection([], linewidths=1.0, edgecolors="white")
         ax.add_collection(self.ranges)
         self.keys = ax.scatter([], [], s=[], color=COLOURS["offered"], marker="|", zorder=3, label="partition keys")
-        self.labels = []
+        self.labels = TextPool(ax, ha="center", va="center", fontsize=FONT_SIZE - 1)
         tidy(ax, title, "position in the key space (fraction of 2^128)", "")
         ax.set_ylim(-0.6, 0.8)
         ax.set_xlim(0, 1)
@@ -145,14 +153,8 @@ class KeySpacePanel:
                            (COLOURS["accepted"] if i % 2 == 0 else COLOURS["consumer"]))
         self.ranges.set_verts(polygons)
         self.ranges.set_facecolors(colours)
-        for label in self.labels:
-            label.remove()
-        self.labels = []
-        if len(ranges) <= 16:
-            for shard_id, start, end in ranges:
-                middle = (start + end) / 2 / HASH_KEY_SPACE
-                self.labels.append(self.ax.text(middle, -0.45, shard_id.replace("shardId-", "").lstrip("0") or "0",
-                                                ha="center", va="center", fontsize=FONT_SIZE - 1))
+        self.labels.show([((start + end) / 2 / HASH_KEY_SPACE, -0.45, _short_id(shard_id))
+                          for shard_id, start, end in ranges] if len(ranges) <= 16 else [])
         if key_hashes is not None and len(key_hashes):
             x = np.asarray(key_hashes, dtype=float) / HASH_KEY_SPACE
             weights = np.asarray(key_weights if key_weights is not None else np.ones(len(x)), float)
@@ -190,9 +192,10 @@ class LagPanel:
                 line.set_data([], [])
                 line.set_label("_hidden")
         self.ax.set_xlim(0, max(float(t[-1]) if len(t) else 1.0, 1.0))
-        self.ax.set_ylim(0, top * 1.2)
+        self.ax.set_ylim(0, nice_ceiling(top * 1.2))
         if names:
-            self.ax.legend(loc="upper left", fontsize=FONT_SIZE - 1, frameon=False)
+            keep_legend(self.ax, tuple(names), lambda: self.ax.legend(loc="upper left", fontsize=FONT_SIZE - 1,
+                                                                       frameon=False))
         return worst
 
 
@@ -203,29 +206,26 @@ class LineagePanel:
         self.ax = ax
         self.blocks = PolyCollection([], linewidths=0.8, edgecolors="white")
         ax.add_collection(self.blocks)
-        self.labels = []
+        self.labels = TextPool(ax, ha="center", va="center", fontsize=FONT_SIZE - 1, color="white")
         tidy(ax, title, "time (s)", "hash key range (fraction of 2^128)")
         ax.set_ylim(0, 1)
         ax.legend(handles=[Patch(color=COLOURS["accepted"], label="open"), Patch(color=COLOURS["idle"], label="closed")],
                   loc="upper right", fontsize=FONT_SIZE - 1, frameon=False)
 
     def update(self, lineage, end_second: float) -> None:
-        polygons, colours = [], []
-        for label in self.labels:
-            label.remove()
-        self.labels = []
-        for _, row in lineage.iterrows():
-            start = float(row["created_second"])
-            closed = row["closed_second"]
+        polygons, colours, labels = [], [], []
+        for row in lineage[["created_second", "closed_second", "StartingHashKey", "EndingHashKey",
+                            "ShardId"]].itertuples(index=False):
+            start = float(row.created_second)
+            closed = row.closed_second
             stop = end_second if np.isnan(closed) else float(closed)
-            low = row["StartingHashKey"] / HASH_KEY_SPACE
-            high = (row["EndingHashKey"] + 1) / HASH_KEY_SPACE
+            low = row.StartingHashKey / HASH_KEY_SPACE
+            high = (row.EndingHashKey + 1) / HASH_KEY_SPACE
             polygons.append([(start, low), (stop, low), (stop, high), (start, high)])
             colours.append(COLOURS["idle"] if stop < end_second else COLOURS["accepted"])
             if len(lineage) <= 24 and high - low > 0.04:
-                self.labels.append(self.ax.text((start + stop) / 2, (low + high) / 2,
-                                                row["ShardId"].replace("shardId-", "").lstrip("0") or "0",
-                                                ha="center", va="center", fontsize=FONT_SIZE - 1, color="white"))
+                labels.append(((start + stop) / 2, (low + high) / 2, _short_id(row.ShardId)))
+        self.labels.show(labels)
         self.blocks.set_verts(polygons)
         self.blocks.set_facecolors(colours)
         self.ax.set_xlim(0, max(end_second, 1.0))

@@ -21,7 +21,7 @@ from matplotlib.patches import Patch
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
-from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, si, tidy
+from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, keep_legend, nice_ceiling, si, tidy
 from kinesislab.producers.anatomy import aggregate_parts
 from kinesislab.scenario import (ChangeTraffic, Constant, ExponentialBackoff, FixedSize, KclConsumer, KillWorker,
                                  KplSettings, Producer, RandomKeys, Scenario, StreamSpec, run)
@@ -137,7 +137,7 @@ class ProducerDashboard(Dashboard):
         cap = np.full(len(t), shards * limits.shard_write_records_per_second)
         self.limit.set_data(t, cap)
         self.ax_time.set_xlim(0, t[-1])
-        self.ax_time.set_ylim(0, max(float(offered.max()), float(cap[0])) * 1.3)
+        self.ax_time.set_ylim(0, nice_ceiling(max(float(offered.max()), float(cap[0])) * 1.3))
         states = {"naive": steady_state(naive, shards), "KPL": steady_state(kpl, shards)}
         for i, state in enumerate(states.values()):
             records = 100 * state["records_per_shard"] / limits.shard_write_records_per_second
@@ -260,12 +260,13 @@ class LeasePanel:
         """Draw group ``consumer``'s leases; ``closed_shards`` (ids) get a SHARD_END diamond where
         their checkpoint first reached their last record."""
         rows = leases[leases["consumer"] == consumer]
-        shard_ids = sorted(rows["shard_id"].unique())
+        # One sort and one pass over the groups (filtering the frame once per shard costs more).
+        groups = list(rows.sort_values(["shard_id", "second"], kind="stable").groupby("shard_id", sort=True))
+        shard_ids = [shard_id for shard_id, _ in groups]
         live, dead, live_colours = [], [], []
         marks, ends = [], []
         workers_seen = set()
-        for y, shard_id in enumerate(shard_ids):
-            mine = rows[rows["shard_id"] == shard_id].sort_values("second")
+        for y, (shard_id, mine) in enumerate(groups):
             if shard_id in closed_shards:
                 # SHARD_END: the first checkpoint at the shard's last record ends its lease.
                 final = mine["position"].max()
@@ -308,8 +309,12 @@ class LeasePanel:
                                                    for s in shard_ids])
         self.ax.set_ylim(-0.6, len(shard_ids) - 0.4 + 0.9)
         self.ax.set_xlim(0, duration)
-        handles = [Patch(color=WORKER_COLOURS[w % len(WORKER_COLOURS)], label=f"worker {w}")
-                   for w in sorted(workers_seen)]
+        entries = (tuple(sorted(workers_seen)), bool(dead), bool(ends), crash_at is not None,
+                   takeover_at is not None and bool(np.isfinite(takeover_at)))
+        keep_legend(self.ax, entries, lambda: self._legend(*entries))
+
+    def _legend(self, workers, dead: bool, ends: bool, crash: bool, takeover: bool):
+        handles = [Patch(color=WORKER_COLOURS[w % len(WORKER_COLOURS)], label=f"worker {w}") for w in workers]
         if dead:
             handles.append(Patch(facecolor=COLOURS["idle"], edgecolor="#777777", hatch="///",
                                  label="held by a crashed worker"))
@@ -318,13 +323,14 @@ class LeasePanel:
         if ends:
             handles.append(Line2D([], [], marker="D", linestyle="none", color="#000000", markersize=5,
                                   label="SHARD_END"))
-        if crash_at is not None:
+        if crash:
             handles.append(Line2D([], [], color=COLOURS["throttled"], linestyle="--", label="crash"))
-        if takeover_at is not None and np.isfinite(takeover_at):
+        if takeover:
             handles.append(Line2D([], [], color=COLOURS["throttled"], linestyle=":", label="takeover"))
         legend = self.ax.legend(handles=handles, loc="upper left", ncols=min(len(handles), 4), fontsize=FONT_SIZE - 1,
                                 frameon=True, framealpha=1.0, edgecolor="none", handlelength=1.2, columnspacing=0.8)
         legend.set_zorder(5)
+        return legend
 
 
 class KclCrashDashboard(Dashboard):
@@ -376,10 +382,11 @@ class KclCrashDashboard(Dashboard):
         self.again_area.set_data(first + again, baseline=first)
         written = results.stream["IncomingRecords"].to_numpy()
         self.written.set_data(np.arange(len(written)), written)
-        self.ax_reads.set_ylim(0, max(float((first + again).max()), float(written.max())) * 1.15)
+        self.ax_reads.set_ylim(0, nice_ceiling(max(float((first + again).max()), float(written.max())) * 1.15))
         # Keep the legend away from the catch-up spike after the takeover.
         spike_left = np.isfinite(summary["takeover_second"]) and summary["takeover_second"] < self.duration / 2
-        self.ax_reads.legend(loc="upper right" if spike_left else "upper left", fontsize=FONT_SIZE - 1, frameon=False)
+        loc = "upper right" if spike_left else "upper left"
+        keep_legend(self.ax_reads, (loc,), lambda: self.ax_reads.legend(loc=loc, fontsize=FONT_SIZE - 1, frameon=False))
         moved = summary["leases_moved"]
         last = (f"its last checkpoint was at {summary['last_checkpoint_second']:.0f} s"
                 if summary["last_checkpoint_second"] > 0 else "it had not checkpointed yet")

@@ -19,7 +19,7 @@ import kinesislab
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
-from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, tidy
+from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, nice_ceiling, tidy
 
 ITERATOR_TYPES = ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
 HISTORY_DAYS = 400
@@ -193,7 +193,7 @@ class _Counts:
             bar.set_linewidth(2.5 if chosen else 0)
             label.set_position((i, value))
             label.set_text(f"{value:,}")
-        self.ax.set_ylim(0, top * 1.2)
+        self.ax.set_ylim(0, nice_ceiling(top * 1.2))
 
 
 class RetentionDashboard(Dashboard):

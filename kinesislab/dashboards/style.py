@@ -6,7 +6,13 @@ blindness; meaning never rests on colour alone (lines also differ in style, bars
 
 from __future__ import annotations
 
+import math
+import weakref
+from collections.abc import Callable, Iterable
+
 from matplotlib.axes import Axes
+from matplotlib.legend import Legend
+from matplotlib.text import Text
 from matplotlib.ticker import EngFormatter, FuncFormatter
 
 #: What each colour means, in every dashboard.
@@ -35,6 +41,32 @@ FONT_SIZE = 9
 FIGURE_DPI = 90
 
 
+#: Axis tops are rounded up to one of these times a power of ten (see :func:`nice_ceiling`).
+NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest round number at or above ``value``: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8
+    times a power of ten (consecutive steps are at most a third apart).
+
+    Panels pass their axis tops through this so that a small change in the data leaves the axis,
+    and its tick labels, as they were: the live figure then reuses the axis' pixels instead of
+    drawing its text again. Values that are not positive come back unchanged.
+
+    >>> nice_ceiling(3750), nice_ceiling(4000), nice_ceiling(0.013), nice_ceiling(1e6 + 1)
+    (4000.0, 4000.0, 0.015, 1200000.0)
+    """
+    if not math.isfinite(value) or value <= 0:
+        return value
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in NICE_STEPS:
+        # Rounded to 12 significant digits: 0.1 * 1.5 should be 0.15, not 0.15000000000000002.
+        candidate = float(f"{step * power:.12g}")
+        if candidate >= value * (1 - 1e-12):
+            return candidate
+    return float(f"{10 * power:.12g}")
+
+
 def si(unit: str) -> EngFormatter:
     """Axis labels like 1.5 k, 2 M with a unit (records/s, B/s)."""
     return EngFormatter(unit=unit, sep=" ")
@@ -53,6 +85,46 @@ def tidy(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
     ax.grid(True, alpha=0.3, linewidth=0.6)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
+
+
+_LEGEND_ENTRIES: "weakref.WeakKeyDictionary[Legend, tuple]" = weakref.WeakKeyDictionary()
+
+
+def keep_legend(ax: Axes, entries: tuple, make: Callable[[], Legend]) -> Legend:
+    """The legend of ``ax``: the one it has if that was made for the same ``entries`` (any
+    hashable description of what the legend shows and where), else a new one from ``make()``.
+
+    Making a legend costs several milliseconds; panels whose entries rarely change between
+    updates keep theirs (and the live figure then reuses its pixels too)."""
+    legend = ax.get_legend()
+    if legend is not None and _LEGEND_ENTRIES.get(legend) == entries:
+        return legend
+    legend = make()
+    _LEGEND_ENTRIES[legend] = entries
+    return legend
+
+
+class TextPool:
+    """Text artists of one style on one Axes, reused from update to update (making a Text and
+    adding it costs a fraction of a millisecond, and some panels label dozens of things)."""
+
+    def __init__(self, ax: Axes, **style):
+        self.ax = ax
+        self.style = style
+        self.texts: list[Text] = []
+
+    def show(self, placed: Iterable[tuple[float, float, str]]) -> list[Text]:
+        """One text per ``(x, y, string)`` (data coordinates); the texts not needed are hidden."""
+        placed = list(placed)
+        while len(self.texts) < len(placed):
+            self.texts.append(self.ax.text(0, 0, "", **self.style))
+        for text, (x, y, string) in zip(self.texts, placed):
+            text.set_position((x, y))
+            text.set_text(string)
+            text.set_visible(True)
+        for text in self.texts[len(placed):]:
+            text.set_visible(False)
+        return self.texts[:len(placed)]
 
 
 def format_bytes_per_second(value: float) -> str:

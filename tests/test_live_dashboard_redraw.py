@@ -1,0 +1,253 @@
+"""The live figure path (cached static layers, cached text, fast PNG) shows exactly what a full
+redraw of the same state shows: never stale tick labels, legends or limits.
+
+Every comparison is against a *pristine* full redraw: the same Figure drawn from scratch by a
+plain matplotlib ``RendererAgg`` (no cache of any kind). Pasted layers are blended with Agg's own
+formula, so pictures agree exactly except by one level of rounding where two strokes of one
+cached part overlap (a legend's frame edge over its translucent face, say). Stale content --
+a wrong tick label, a legend entry, a line where it was -- differs by tens to hundreds of levels.
+No timings are asserted here (see benchmarks/dashboard_redraw.py).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import RendererAgg
+from PIL import Image
+
+from kinesislab.dashboards.figure import LiveFigure, encode_png
+from kinesislab.dashboards.style import FONT_SIZE, keep_legend, nice_ceiling, si, tidy
+from kinesislab.dashboards.text_cache import TextCachingCanvas
+
+#: How much, and on what share of its pixels, a picture may differ from the pristine redraw.
+MAX_LEVELS = 1
+MAX_DIFFERING_SHARE = 0.01
+
+
+def pristine(figure) -> np.ndarray:
+    """The figure drawn from scratch by a plain Agg renderer (RGBA)."""
+    width, height = figure.canvas.get_width_height(physical=True)
+    renderer = RendererAgg(width, height, figure.dpi)
+    renderer.clear()
+    figure.draw(renderer)
+    return np.asarray(renderer.buffer_rgba()).copy()
+
+
+def decoded(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def assert_same_picture(shown: np.ndarray, expected: np.ndarray) -> None:
+    assert shown.shape == expected.shape
+    difference = np.abs(shown.astype(int) - expected.astype(int)).max(axis=2)
+    assert difference.max() <= MAX_LEVELS, f"differs by up to {difference.max()} levels"
+    assert (difference > 0).mean() <= MAX_DIFFERING_SHARE, f"{(difference > 0).sum()} pixels differ"
+
+
+def assert_live_matches_full_redraw(live: LiveFigure) -> bytes:
+    """Render through the live path and compare with a pristine redraw of the same state."""
+    png = live.render()
+    assert_same_picture(decoded(png), pristine(live.figure))
+    # The painter leaves no artist with its drawing switched off.
+    for ax in live.figure.axes:
+        assert not any("draw" in vars(artist) for artist in ax.get_children())
+    return png
+
+
+# ----------------------------------------------------------------------------- building blocks
+
+
+def test_png_encoder_round_trips_exactly():
+    rng = np.random.default_rng(0)
+    noisy = rng.integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
+    flat = np.full((20, 30, 4), 255, dtype=np.uint8)
+    flat[5:8, :, :3] = (0, 114, 178)
+    for picture in (noisy, flat):
+        png = encode_png(picture)
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        assert np.array_equal(decoded(png), picture)
+
+
+@pytest.mark.parametrize("value", [0.0007, 0.013, 1.0, 1.1, 3.0, 3750, 4000, 4001, 99_999, 1e6 + 1])
+def test_nice_ceiling_rounds_up_by_at_most_a_third(value):
+    top = nice_ceiling(value)
+    assert value <= top <= value * 4 / 3 + 1e-9
+    assert nice_ceiling(top) == top            # already round: unchanged
+    mantissa = top / 10 ** np.floor(np.log10(top))
+    assert round(mantissa, 9) in (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+
+
+def test_nice_ceiling_leaves_nonpositive_values_alone():
+    assert nice_ceiling(0.0) == 0.0 and nice_ceiling(-3.0) == -3.0
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 33])
+@pytest.mark.parametrize("antialiased", [True, False])
+def test_cached_text_is_drawn_exactly_as_matplotlib_draws_it(rotation, antialiased):
+    live = LiveFigure(4, 2)
+    ax = live.axes[0, 0]
+    ax.set_axis_off()
+    texts = [ax.text(0.05 + 0.11 * i, 0.2 + 0.07 * i, label, rotation=rotation, antialiased=antialiased,
+                     fontsize=FONT_SIZE - 1 + i % 3, alpha=0.5 if i % 2 else None, weight="bold" if i % 3 else None)
+             for i, label in enumerate(["0", "1 k", "shard 7", "records/s", "ΔT → 2^128", "$1,234", "x"])]
+    live.png()
+    renderer = live.figure.canvas.get_renderer()
+    for second_time in (False, True):
+        for i, text in enumerate(texts):  # the same strings again, at other sub-pixel offsets too
+            text.set_position((0.05 + 0.11 * i + (0.0013 if second_time else 0.0), 0.2 + 0.07 * i))
+        live.figure.canvas.draw()
+        assert np.array_equal(np.asarray(renderer.buffer_rgba()), pristine(live.figure))
+    assert renderer.hits > 0
+
+
+# ----------------------------------------------------------------------------- the painter
+
+
+def line_figure() -> tuple[LiveFigure, object]:
+    live = LiveFigure(6, 3)
+    ax = live.axes[0, 0]
+    line, = ax.plot([], [], color="#0072B2", label="accepted")
+    ax.axhline(1000, color="black", linestyle="--", label="limit")
+    tidy(ax, "Throughput over time", "time (s)", "records per second")
+    ax.yaxis.set_major_formatter(si(""))
+    ax.legend(loc="upper left", fontsize=FONT_SIZE - 1, frameon=False)
+    ax.set_xlim(0, 60)
+    return live, line
+
+
+def show(live: LiveFigure, line, peak: float) -> bytes:
+    t = np.arange(60.0)
+    line.set_data(t, peak * (0.6 + 0.4 * np.sin(t / 6) ** 2))
+    live.axes[0, 0].set_ylim(0, nice_ceiling(peak * 1.25))
+    return assert_live_matches_full_redraw(live)
+
+
+def test_axis_follows_the_data_past_its_rounded_top_and_back():
+    live, line = line_figure()
+    first = show(live, line, 900)                        # top 1.2 k
+    assert live.painter.report.parts_rendered > 0        # first paint: everything is new
+    nearby = show(live, line, 910)                       # same rounded top: only the line moved
+    assert nearby != first and live.painter.report.parts_rendered == 0
+    grown = show(live, line, 3000)                       # past the top: the y axis must be drawn anew
+    assert live.painter.report.parts_rendered == 1 and live.axes[0, 0].get_ylim()[1] == 4000
+    assert grown != nearby
+    back = show(live, line, 900)                         # an axis seen before comes from the cache
+    assert live.painter.report.parts_rendered == 0
+    assert decoded(back).tobytes() == decoded(first).tobytes()
+
+
+def test_changed_legend_ticks_and_title_never_show_stale():
+    live, line = line_figure()
+    ax = live.axes[0, 0]
+    show(live, line, 900)
+    line.set_label("stored")                       # a new legend with a new entry
+    ax.legend(loc="upper left", fontsize=FONT_SIZE - 1, frameon=False)
+    assert_live_matches_full_redraw(live)
+    assert live.painter.report.parts_rendered == 1
+    ax.set_xticks([0, 15, 30, 45, 60], ["a", "b", "c", "d", "e"])   # tick labels set by hand
+    assert_live_matches_full_redraw(live)
+    ax.set_title("A different title", loc="left")  # titles are drawn live
+    ax.tick_params(labelsize=FONT_SIZE + 2)        # tick style changes the look as well
+    assert_live_matches_full_redraw(live)
+    ax.set_facecolor("#F4F4F4")
+    assert_live_matches_full_redraw(live)
+
+
+def test_legend_kept_by_keep_legend_matches_a_new_one():
+    live, line = line_figure()
+    ax = live.axes[0, 0]
+    show(live, line, 900)
+    kept = keep_legend(ax, ("accepted", "limit"), lambda: ax.legend(loc="upper right"))
+    assert keep_legend(ax, ("accepted", "limit"), lambda: ax.legend(loc="upper left")) is kept
+    moved = keep_legend(ax, ("accepted", "limit", "left"), lambda: ax.legend(loc="upper left"))
+    assert moved is not kept
+    assert_live_matches_full_redraw(live)
+
+
+def test_titles_move_out_of_the_way_of_an_offset_text_and_back():
+    live = LiveFigure(5, 3)
+    ax = live.axes[0, 0]
+    line, = ax.plot([0, 1], [0, 1])
+    ax.set_title("Bytes stored", loc="left")
+    for low, high in ((0, 10), (1e8, 1e8 + 50), (0, 10)):   # the middle one needs an offset text
+        line.set_data([0, 1], [low, high])
+        ax.set_ylim(low, high)
+        assert_live_matches_full_redraw(live)
+
+
+def test_figures_the_painter_does_not_understand_are_drawn_in_full():
+    live, line = line_figure()
+    live.figure.suptitle("A figure-level title")
+    png = show(live, line, 900)
+    assert live.painter.report.full_redraw
+    assert b"IDAT" in png
+
+
+def test_png_is_a_full_redraw_and_render_matches_it():
+    live, line = line_figure()
+    show(live, line, 2000)
+    assert_same_picture(decoded(live.png()), pristine(live.figure))
+    assert isinstance(live.figure.canvas, TextCachingCanvas)
+
+
+# ----------------------------------------------------------------------------- lesson dashboards
+
+
+def _throughput():
+    from kinesislab.dashboards.throughput import ThroughputDashboard
+    return ThroughputDashboard(shards=2, rate=3000, record_bytes=1024), "shards", [3, 6, 2, 8, 2]
+
+
+def _records():
+    from kinesislab.dashboards.records import RecordsDashboard
+    return RecordsDashboard(shards=2, records=24, keys=4), "shards", [4, 1, 8, 2]
+
+
+def _key_space():
+    from kinesislab.dashboards.key_space import KeySpaceDashboard
+    return KeySpaceDashboard(shards=3, key="customer-42"), "shards", [12, 1, 16, 3]
+
+
+def _tour():
+    from kinesislab.dashboards.tour import TourDashboard
+    return TourDashboard(rate=1500, shards=2), "rate", [3500, 0, 1500]
+
+
+def _retention():
+    from kinesislab.dashboards.retention import RetentionDashboard
+    return RetentionDashboard(retention_days=1, iterator="TRIM_HORIZON", replay_days=7), "retention_days", [90, 1]
+
+
+def _cost():
+    from kinesislab.dashboards.cost import CostDashboard
+    return CostDashboard(rate=1000, record_bytes=1024, sizing="for the average", readers=1), "rate", [20000, 3, 1000]
+
+
+@pytest.mark.parametrize("build", [_throughput, _records, _key_space, _tour, _retention, _cost],
+                         ids=["throughput", "records", "key space", "tour", "retention", "cost"])
+def test_lesson_dashboard_shows_what_a_full_redraw_shows(build):
+    dashboard, control, values = build()
+    live = dashboard.live_figure
+    assert_same_picture(decoded(live.image.value), pristine(live.figure))
+    shown = {dashboard.controls[control].value: live.image.value}
+    for value in values:
+        dashboard.set(**{control: value})
+        assert dashboard.message.value == ""
+        png = live.image.value
+        assert_same_picture(decoded(png), pristine(live.figure))
+        if value not in shown:
+            assert all(png != other for other in shown.values()), f"{control}={value} shows an earlier picture"
+        shown[value] = png
+    assert dashboard.last_draw_ms >= 0 and dashboard.last_compute_ms >= 0
+    assert dashboard.last_update_ms == pytest.approx(dashboard.last_compute_ms + dashboard.last_draw_ms)
+
+
+def test_time_cursor_redraws_match_a_full_redraw():
+    from kinesislab.dashboards.throughput import ThroughputDashboard
+    dashboard = ThroughputDashboard(shards=2, rate=3000, record_bytes=1024, duration=30.0)
+    for second in (5.0, 12.0, 29.0):
+        dashboard.cursor.slider.value = second
+        assert_same_picture(decoded(dashboard.live_figure.image.value), pristine(dashboard.live_figure.figure))
