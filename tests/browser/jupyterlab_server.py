@@ -27,7 +27,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
@@ -112,6 +112,10 @@ class JupyterLabServer:
         quoted = urllib.parse.quote(relative_path.replace(os.sep, "/"))
         return f"{self.base_url}/lab/tree/{quoted}?reset&token={self.token}"
 
+    def lab_home_url(self) -> str:
+        """URL that opens JupyterLab with no document (``reset``: no restored tabs)."""
+        return f"{self.base_url}/lab?reset&token={self.token}"
+
     @property
     def pid(self) -> int | None:
         """PID of the server process (also its process-group id), if started."""
@@ -174,29 +178,63 @@ class JupyterLabServer:
 
     # ------------------------------------------------------------------ REST API
 
-    def api(self, method: str, path: str, timeout: float = 10.0) -> Any:
-        """Call the Jupyter REST API and return the decoded JSON (or None)."""
+    def api(self, method: str, path: str, timeout: float = 10.0, body: Any = None) -> Any:
+        """Call the Jupyter REST API (with ``body`` as JSON) and return the decoded JSON."""
+        headers = {"Authorization": f"token {self.token}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
         request = urllib.request.Request(
-            f"{self.base_url}{path}",
-            method=method,
-            headers={"Authorization": f"token {self.token}"},
+            f"{self.base_url}{path}", data=data, method=method, headers=headers
         )
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-        return json.loads(body) if body else None
+            answer = response.read()
+        return json.loads(answer) if answer else None
 
-    def shutdown_all_kernels(self, wait: bool = True) -> None:
-        """Delete every session and kernel that exists now.
+    def start_session(self, notebook_path: str, kernel_name: str) -> dict[str, Any]:
+        """Start a kernel for a notebook, as JupyterLab does when it opens one.
+
+        ``notebook_path`` is relative to the root dir; the kernel runs in its folder.
+        JupyterLab, opening that notebook later, connects to this session instead of
+        starting another kernel.
+        """
+        body = {
+            "path": notebook_path,
+            "name": notebook_path.rsplit("/", 1)[-1],
+            "type": "notebook",
+            "kernel": {"name": kernel_name},
+        }
+        session: dict[str, Any] = self.api("POST", "/api/sessions", body=body)
+        return session
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """The running sessions (notebook path + kernel)."""
+        sessions: list[dict[str, Any]] = self.api("GET", "/api/sessions")
+        return sessions
+
+    def shutdown_all_kernels(self, wait: bool = True, keep: Collection[str] = ()) -> None:
+        """Delete every session and kernel that exists now, except the sessions in ``keep``.
 
         So each notebook starts on a fresh kernel and kernels of closed pages do not pile
         up on a 2-core machine. With ``wait=False`` the deletions (about 1.5 s: the server
         waits for each kernel to exit) run in a background thread while the next page
         loads; only the ids listed now are deleted, so a kernel started meanwhile is safe.
+        ``keep`` holds ids of sessions started ahead for the next notebook; their kernels
+        are kept too.
         """
         try:
-            urls = [f"/api/sessions/{s['id']}" for s in self.api("GET", "/api/sessions")]
-            urls += [f"/api/kernels/{k['id']}" for k in self.api("GET", "/api/kernels")]
-        except (urllib.error.URLError, OSError, ValueError):
+            sessions = self.sessions()
+            kept_kernels = {
+                s["kernel"]["id"] for s in sessions if s["id"] in keep and s.get("kernel")
+            }
+            urls = [f"/api/sessions/{s['id']}" for s in sessions if s["id"] not in keep]
+            urls += [
+                f"/api/kernels/{k['id']}"
+                for k in self.api("GET", "/api/kernels")
+                if k["id"] not in kept_kernels
+            ]
+        except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError):
             return  # best effort: the process-group kill in stop() is the backstop
         if wait:
             self._delete_all(urls)
@@ -267,6 +305,9 @@ class JupyterLabServer:
             # point JupyterLab at the temporary data dir instead of touching the venv.
             f"--LabApp.app_settings_dir={self._settings_dir}",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            # window.jupyterapp: lets one page open and close notebook after notebook
+            # through JupyterLab's own commands instead of reloading the whole app.
+            "--LabApp.expose_app_in_browser=True",
         ]
         if _running_as_root():
             command.append("--allow-root")

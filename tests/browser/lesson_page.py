@@ -4,6 +4,13 @@ Everything is read from the live DOM through small JavaScript snippets and polle
 Python, so a timeout can always say what the page looked like last, instead of a bare
 "selector not found".
 
+Loading JupyterLab itself takes about 5 s of a 2-core machine, so one page serves many
+notebooks: :func:`load_jupyterlab` loads the app once, :meth:`LessonPage.open` opens each
+notebook with JupyterLab's own ``docmanager:open`` command (what double-clicking it in the
+file browser runs; the server exposes the app as ``window.jupyterapp``), and
+:func:`close_all_documents` closes them again without saving. Without ``window.jupyterapp``
+:meth:`LessonPage.open` falls back to loading the notebook's URL.
+
 Selectors this module relies on (JupyterLab 4.x, ipywidgets 8, ipympl 0.9+):
 
 * the open notebook: ``.jp-NotebookPanel:not(.lm-mod-hidden)``;
@@ -22,16 +29,18 @@ Selectors this module relies on (JupyterLab 4.x, ipywidgets 8, ipympl 0.9+):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import re
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -49,12 +58,16 @@ WIDGET_ERROR_TEXT = "Error displaying widget"
 WIDGET_LOADING_TEXT = "Loading widget..."
 RAISES_EXCEPTION_TAG = "raises-exception"
 
+LOAD_TIMEOUT_S = 90.0
 KERNEL_TIMEOUT_S = 90.0
 RUN_ALL_TIMEOUT_S = 120.0
 WIDGET_TIMEOUT_S = 30.0
 UPDATE_TIMEOUT_S = 30.0
 ABSENT_TIMEOUT_S = 10.0
-POLL_S = 0.25
+#: Every wait polls a concrete condition at this interval; there are no fixed sleeps.
+POLL_S = 0.15
+#: Two dashboard reads this far apart must agree before the dashboard counts as settled.
+SETTLE_S = 0.3
 SLIDER_STEPS = 3
 #: Kernel-name texts JupyterLab shows before a kernel is attached.
 _NO_KERNEL_NAMES = frozenset({"", "no kernel", "kernel", "unknown"})
@@ -62,6 +75,35 @@ _NO_KERNEL_NAMES = frozenset({"", "no kernel", "kernel", "unknown"})
 _DEAD_STATUSES = frozenset({"dead", "autorestarting"})
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+#: (phase, seconds) of every timed step, in order; nested steps are not counted twice.
+#: ``conftest.py`` reports them per test with ``--durations``.
+PHASE_TIMES: list[tuple[str, float]] = []
+_nested_s: list[float] = []
+#: Root-relative path of every notebook :meth:`LessonPage.open` opened, in order.
+OPENED_PATHS: list[str] = []
+
+
+def _timed(phase: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Record how long each call of the decorated method takes under ``phase``."""
+
+    def decorate(method: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(method)
+        def timed(*args: P.args, **kwargs: P.kwargs) -> T:
+            start = time.monotonic()
+            _nested_s.append(0.0)
+            try:
+                return method(*args, **kwargs)
+            finally:
+                elapsed = time.monotonic() - start
+                PHASE_TIMES.append((phase, elapsed - _nested_s.pop()))
+                if _nested_s:
+                    _nested_s[-1] += elapsed
+
+        return timed
+
+    return decorate
 
 
 class LessonPageError(AssertionError):
@@ -221,6 +263,32 @@ def code_cells_with_source(notebook: Path) -> set[int]:
     }
 
 
+def load_jupyterlab(page: Page, server: JupyterLabServer, timeout: float = LOAD_TIMEOUT_S) -> None:
+    """Load JupyterLab with no document into ``page`` and wait until it is restored."""
+    page.goto(server.lab_home_url(), wait_until="domcontentloaded")
+    page.wait_for_function(_HAS_APP_JS, timeout=timeout * 1000)
+    if not page.evaluate(_APP_READY_JS):
+        raise LessonPageError("JupyterLab loaded without exposing window.jupyterapp")
+
+
+def close_all_documents(page: Page) -> list[str]:
+    """Close every tab (main and bottom area) unsaved; return what is left (empty if clean).
+
+    Autosave is off and the notebooks are marked clean first, so Run All's outputs never
+    reach the lesson files and no "save changes?" dialog appears.
+    """
+    left: list[str] = page.evaluate(_CLOSE_ALL_JS)
+    return left
+
+
+def save_screenshot(lesson: LessonPage, path: Path) -> None:
+    """Screenshot that never hides the test's own failure."""
+    try:
+        lesson.screenshot(path)
+    except Exception as exc:  # the screenshot is a by-product
+        warnings.warn(f"could not save screenshot {path}: {exc}", stacklevel=2)
+
+
 # --------------------------------------------------------------------------- page JS
 
 _STATE_JS = """
@@ -355,6 +423,79 @@ _SCROLL_INTO_VIEW_JS = """
 (el) => el.scrollIntoView({block: el.offsetHeight > window.innerHeight * 0.8 ? 'start' : 'center'})
 """
 
+# Resolves once the browser has painted twice, i.e. after a scroll or a new output is drawn.
+_TWO_FRAMES_JS = """
+() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))
+"""
+
+_IMAGES_LOADED_JS = """
+(el) => [...el.querySelectorAll('img')].every((img) => img.complete && img.naturalWidth > 0)
+"""
+
+_APP_READY_JS = """
+async () => {
+  const app = window.jupyterapp;
+  if (!app || !app.shell) return false;
+  await app.started;
+  await app.restored;
+  return true;
+}
+"""
+
+_HAS_APP_JS = "() => !!(window.jupyterapp && window.jupyterapp.shell)"
+
+_KERNEL_ID_JS = """
+(sel) => {
+  const panel = document.querySelector(sel);
+  const app = window.jupyterapp;
+  if (!panel || !app || !app.shell) return null;
+  const widget = [...app.shell.widgets('main')].find((w) => w.node === panel);
+  return widget?.sessionContext?.session?.kernel?.id ?? null;
+}
+"""
+
+# docmanager:open is what the file browser runs on a double click.
+_OPEN_JS = """
+async (path) => {
+  await window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+}
+"""
+
+# Path of the document shown in the visible notebook panel ('' when the app is not exposed,
+# null while no notebook panel is visible).
+_PANEL_PATH_JS = """
+(sel) => {
+  const panel = document.querySelector(sel);
+  if (!panel || panel.getClientRects().length === 0) return null;
+  const app = window.jupyterapp;
+  if (!app || !app.shell) return '';
+  const widget = [...app.shell.widgets('main')].find((w) => w.node === panel);
+  return widget && widget.context ? widget.context.path : null;
+}
+"""
+
+# Close every tab of the main and the bottom ("down") area -- notebooks, the Log Console,
+# ... -- without a save prompt, and say what is left that the next notebook could trip over.
+_CLOSE_ALL_JS = """
+() => {
+  const app = window.jupyterapp;
+  if (!app || !app.shell) return ['JupyterLab app not exposed'];
+  for (const area of ['main', 'down']) {
+    for (const widget of [...app.shell.widgets(area)]) {
+      if (widget.context && widget.context.model) widget.context.model.dirty = false;
+      widget.dispose();
+    }
+  }
+  const left = [];
+  for (const [sel, what] of [['.jp-NotebookPanel', 'notebook'], ['.jp-LogConsolePanel', 'log console']]) {
+    const count = document.querySelectorAll(sel).length;
+    if (count) left.push(`${count} ${what} panel(s)`);
+  }
+  document.querySelectorAll('.jp-Dialog').forEach((d) => left.push(`dialog: ${d.innerText.trim()}`));
+  return left;
+}
+"""
+
 
 def _fingerprint(media: list[str | None], kind: str | None) -> tuple[str | None, str | None]:
     """Hash of the plot's pixels, or (None, reason) while it is not drawn."""
@@ -398,13 +539,37 @@ class LessonPage:
 
     # ------------------------------------------------------------ open and run
 
+    @_timed("open")
     def open(self, timeout: float = KERNEL_TIMEOUT_S) -> None:
-        """Open the notebook and wait until its kernel is connected and idle."""
-        self.page.goto(self.server.lab_url(self.relative_path), wait_until="domcontentloaded")
+        """Open the notebook and wait until its kernel is connected and idle.
+
+        In a page where JupyterLab is already loaded the notebook is opened with the
+        ``docmanager:open`` command, as the file browser does; otherwise its URL is loaded.
+        Either way the visible notebook panel must then be this notebook.
+        """
+        OPENED_PATHS.append(self.relative_path)
+        if self.page.url.startswith(self.server.base_url) and self.page.evaluate(_HAS_APP_JS):
+            self.page.evaluate(_OPEN_JS, self.relative_path)
+        else:
+            self.page.goto(
+                self.server.lab_url(self.relative_path), wait_until="domcontentloaded"
+            )
         self.page.locator(PANEL).first.wait_for(state="visible", timeout=timeout * 1000)
+
+        def shown() -> bool:
+            path = self.page.evaluate(_PANEL_PATH_JS, PANEL)
+            return path == "" or path == self.relative_path
+
+        self._poll(
+            shown,
+            timeout,
+            lambda: f"{self.relative_path} is not the visible notebook "
+            f"(it is {self.page.evaluate(_PANEL_PATH_JS, PANEL)!r})",
+        )
         self._collapse_left_sidebar()
         self.wait_for_kernel(timeout)
 
+    @_timed("kernel")
     def wait_for_kernel(self, timeout: float = KERNEL_TIMEOUT_S) -> None:
         """Wait for a named kernel AND an idle execution indicator, twice in a row."""
         streak = 0
@@ -422,6 +587,7 @@ class LessonPage:
 
         self._poll(ready, timeout, lambda: f"kernel not ready: {self._brief_state()}")
 
+    @_timed("run all")
     def run_all(self, timeout: float = RUN_ALL_TIMEOUT_S) -> None:
         """Run > Run All Cells, then wait until the kernel is idle with nothing queued."""
         self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click()
@@ -449,12 +615,44 @@ class LessonPage:
 
         self._poll(finished, timeout, lambda: f"Run All did not finish: {self._brief_state()}")
 
+    def wait_until_idle(self, timeout: float = UPDATE_TIMEOUT_S) -> None:
+        """Wait until the kernel is idle (in three reads in a row) with no cell queued."""
+        streak = 0
+
+        def idle() -> bool:
+            nonlocal streak
+            state = self._state()
+            queued = any(cell["prompt"] == "[*]:" for cell in state.get("cells", []))
+            streak = streak + 1 if state.get("status") == "idle" and not queued else 0
+            return streak >= 3
+
+        self._poll(idle, timeout, lambda: f"kernel not idle: {self._brief_state()}")
+
     def unexecuted_cells(self) -> list[int]:
         """Indices of non-empty code cells that have no execution count."""
         wanted = code_cells_with_source(self.notebook)
         prompts = {cell["index"]: cell["prompt"] for cell in self._state().get("cells", [])}
         return sorted(i for i in wanted if not re.fullmatch(r"\[\d+\]:", prompts.get(i, "")))
 
+    def kernel_id(self) -> str | None:
+        """Id of the kernel the visible notebook is connected to (needs window.jupyterapp)."""
+        kernel_id: str | None = self.page.evaluate(_KERNEL_ID_JS, PANEL)
+        return kernel_id
+
+    def execution_counts(self) -> list[int]:
+        """Execution counts shown by the code cells, top to bottom (unexecuted: left out).
+
+        After Run All on a new kernel they read 1, 2, 3, ...: anything else means the
+        kernel had run code before, or a cell ran twice or out of order.
+        """
+        counts = []
+        for cell in sorted(self._state().get("cells", []), key=lambda c: c["index"]):
+            match = re.fullmatch(r"\[(\d+)\]:", cell["prompt"]) if cell["code"] else None
+            if match:
+                counts.append(int(match.group(1)))
+        return counts
+
+    @_timed("errors")
     def collect_errors(self, widget_timeout: float = WIDGET_TIMEOUT_S) -> list[OutputError]:
         """Tracebacks/errors on stderr and widget display errors in any cell output.
 
@@ -525,13 +723,14 @@ class LessonPage:
         """Whether a dashboard element exists right now."""
         return self.page.locator(f"{PANEL} {self.dashboard_selector}").count() > 0
 
+    @_timed("dashboard")
     def wait_for_dashboard(
         self, timeout: float = WIDGET_TIMEOUT_S, absent_timeout: float = ABSENT_TIMEOUT_S
     ) -> DashboardState:
         """Wait until the dashboard is complete and its plot has settled.
 
         Complete means: the main control, a drawn plot and a readout are there; settled,
-        that two reads 0.5 s apart agree (ipympl may draw more than once at start-up).
+        that two reads ``SETTLE_S`` apart agree (ipympl may draw more than once at start-up).
 
         Gives up after ``absent_timeout`` if no dashboard element exists at all: widget
         views appear within a second or two of the kernel going idle, so waiting the
@@ -558,7 +757,7 @@ class LessonPage:
                 )
             return f"dashboard not ready: {last[-1].describe() if last else '?'}"
 
-        self._poll(settled, timeout, describe, interval=0.5)
+        self._poll(settled, timeout, describe, interval=SETTLE_S)
         return last[-1]
 
     def dashboard_state(self) -> DashboardState:
@@ -576,14 +775,21 @@ class LessonPage:
             plot_problem=problem,
         )
 
-    def move_main_control(self, timeout: float = UPDATE_TIMEOUT_S) -> Interaction:
+    @_timed("move")
+    def move_main_control(
+        self, timeout: float = UPDATE_TIMEOUT_S, before: DashboardState | None = None
+    ) -> Interaction:
         """Move the main control like a learner and wait for the dashboard to follow.
 
         Slider: click the handle, press ArrowRight a few times (ArrowLeft if it sits at
         its maximum). Dropdown: pick the next option. Toggle buttons: click the first
         inactive button. Returns the states before and after; the caller asserts.
+
+        ``before`` is the settled state just returned by :meth:`wait_for_dashboard`, if
+        the caller has one; otherwise the dashboard is waited for here.
         """
-        before = self.wait_for_dashboard()
+        if before is None or not before.ready:
+            before = self.wait_for_dashboard()
         control = self.dashboard.locator(MAIN_CONTROL).first
         if before.control_kind == "slider":
             self._nudge_slider(control, before)
@@ -601,12 +807,20 @@ class LessonPage:
 
     # ------------------------------------------------------------ screenshots
 
+    @_timed("screenshot")
     def screenshot(self, path: Path) -> Path:
         """Full-page screenshot, with the dashboard (if any) scrolled into view."""
         path.parent.mkdir(parents=True, exist_ok=True)
         if self.has_dashboard():
             self.dashboard.evaluate(_SCROLL_INTO_VIEW_JS)
-            self.page.wait_for_timeout(300)
+            # A plot caught between two updates has no picture; give it a moment.
+            with suppress(LessonPageError):
+                self._poll(
+                    lambda: bool(self.dashboard.evaluate(_IMAGES_LOADED_JS)),
+                    2.0,
+                    lambda: "dashboard images still loading",
+                )
+            self.page.evaluate(_TWO_FRAMES_JS)
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
@@ -658,12 +872,11 @@ class LessonPage:
         for key in ("ArrowRight", "ArrowLeft"):
             for _ in range(SLIDER_STEPS):
                 handle.press(key)
-                self.page.wait_for_timeout(100)
             deadline = time.monotonic() + 3.0
             while time.monotonic() < deadline:
                 if self.dashboard_state().control_value != before.control_value:
                     return
-                self.page.wait_for_timeout(200)
+                self.page.wait_for_timeout(POLL_S * 1000)
             # Still unchanged: the slider sits at its maximum, so go the other way.
 
     def _pick_next_option(self, control: Locator) -> None:
@@ -701,7 +914,7 @@ class LessonPage:
                 and self._state().get("status") == "idle"
             ):
                 # One more read, so a redraw still in flight is not mistaken for the end.
-                self.page.wait_for_timeout(300)
+                self.page.wait_for_timeout(SETTLE_S * 1000)
                 final = self.dashboard_state()
                 if final == state:
                     return final

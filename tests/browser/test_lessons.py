@@ -5,12 +5,16 @@ kernel, clicks Run > Run All Cells, waits for the kernel to go idle, and then:
 
 1. fails on any error output: a stderr output containing "Traceback" or "Error" (an
    uncaught exception renders that way) outside cells tagged ``raises-exception``, or
-   "Error displaying widget" anywhere; and on any non-empty code cell left unexecuted;
+   "Error displaying widget" anywhere; on any non-empty code cell left unexecuted; and
+   unless the execution counts read 1, 2, 3, ... (a new kernel, each cell run once);
 2. finds the lesson's main dashboard and checks its control, plot and readout rendered;
 3. moves the main control and checks that the plot's pixels changed and that the readout
    changed and shows the new value;
 4. saves a full-page screenshot to ``test-artifacts/screenshots/<notebook-stem>.png``
-   (also when the test fails, to see why).
+   (also when the test fails, to see why);
+5. for a lesson listed in ``LEARNER_JOURNEYS``, goes on to do what the lesson asks of the
+   learner, on the same running notebook: the capstone (``12_capstone``) is completed by
+   :func:`capstone.complete_the_capstone`, so it is opened and run only once.
 
 DASHBOARD CONVENTION (lesson and dashboard authors must follow it; ``add_class`` is the
 ipywidgets method ``widget.add_class("...")``):
@@ -35,22 +39,30 @@ ipywidgets method ``widget.add_class("...")``):
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .capstone import complete_the_capstone
 from .jupyterlab_server import JupyterLabServer
-from .lesson_page import LessonPage, check_no_errors
+from .lesson_page import DashboardState, LessonPage, check_no_errors, save_screenshot
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+#: Lesson stem -> what a learner then does in it, after the checks every lesson gets.
+#: Called with the open lesson, the dashboard as Run All left it, and the screenshot dir.
+LEARNER_JOURNEYS: dict[str, Callable[[LessonPage, DashboardState, Path], None]] = {
+    "12_capstone": complete_the_capstone,
+}
 
 
 def _lesson_params() -> list[Any]:
@@ -60,14 +72,6 @@ def _lesson_params() -> list[Any]:
             pytest.param(None, id="no-lessons", marks=pytest.mark.skip(reason="no lessons yet"))
         ]
     return [pytest.param(path, id=path.stem) for path in LESSONS]
-
-
-def save_screenshot(lesson: LessonPage, path: Path) -> None:
-    """Screenshot that never hides the test's own failure."""
-    try:
-        lesson.screenshot(path)
-    except Exception as exc:  # the screenshot is a by-product
-        warnings.warn(f"could not save screenshot {path}: {exc}", stacklevel=2)
 
 
 @pytest.mark.parametrize("notebook", _lesson_params())
@@ -82,11 +86,15 @@ def test_lesson_runs_and_dashboard_responds(
         check_no_errors(lesson.collect_errors(), "after Run All")
         unexecuted = lesson.unexecuted_cells()
         assert not unexecuted, f"code cells not executed by Run All: {unexecuted}"
+        counts = lesson.execution_counts()
+        assert counts == list(range(1, len(counts) + 1)), (
+            f"execution counts {counts}: not each cell once, in order, on a new kernel"
+        )
 
         initial = lesson.wait_for_dashboard()
         assert initial.ready, f"dashboard incomplete: {initial.describe()}"
 
-        interaction = lesson.move_main_control()
+        interaction = lesson.move_main_control(before=initial)
         before, after = interaction.before.describe(), interaction.after.describe()
         assert interaction.control_moved, f"main control did not move: {after}"
         assert interaction.plot_changed, (
@@ -101,3 +109,7 @@ def test_lesson_runs_and_dashboard_responds(
         check_no_errors(lesson.collect_errors(), "after moving the main control")
     finally:
         save_screenshot(lesson, screenshot_dir / f"{notebook.stem}.png")
+
+    journey = LEARNER_JOURNEYS.get(notebook.stem)
+    if journey is not None:
+        journey(lesson, initial, screenshot_dir)
