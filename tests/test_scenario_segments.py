@@ -88,3 +88,13 @@ def test_kcl_groups_and_on_demand_streams_go_tick_by_tick_and_agree(retry):
         duration=60)
     paths = _same(scenario)
     assert paths["whole_seconds"] == 0 and paths["planned_polls"] == 0
+
+
+def test_a_large_record_byte_tank_goes_tick_by_tick_and_agrees():
+    # A byte tank above one second carries unused capacity from second to second.
+    scenario = Scenario(
+        stream=StreamSpec(shards=2, limits={"write_burst_seconds": 3}),
+        producers=[Producer(traffic=Step(500, 3000, 10), keys=UniformKeys(20), retry=NoRetry())],
+        consumers=[EnhancedFanOutConsumer(name="efo")],
+        duration=30)
+    assert _same(scenario)["whole_seconds"] == 0

@@ -130,6 +130,11 @@ class WriteBudget(_PerSecondBudget):
         return accepted
 
 
+    @property
+    def holds_one_second(self) -> bool:
+        """Each bucket holds exactly one second of its rate (no burst, no large-record tank)."""
+        return self.records_capacity == self.records_per_second and self.bytes_capacity == self.bytes_per_second
+
     def take_whole_seconds(self, counts: np.ndarray, size_bytes: np.ndarray, last_second: int) -> np.ndarray | None:
         """:meth:`take_layers` for a run of consecutive whole seconds, solved at once:
         ``counts[second, layer, slot]`` records of ``size_bytes[layer]`` bytes (> 0).
@@ -140,7 +145,7 @@ class WriteBudget(_PerSecondBudget):
         shape) and leaves the buckets as after ``last_second``; returns None, changing nothing,
         when the buckets can hold more than a second (the caller then goes second by second).
         """
-        if self.records_capacity != self.records_per_second or self.bytes_capacity != self.bytes_per_second:
+        if not self.holds_one_second:
             return None
         seconds, layers, slots = counts.shape
         records = np.full((seconds, slots), self.records_capacity)

@@ -63,12 +63,13 @@ class UsageMeter:
         second = int(self.stream.env.clock.time - self.stream.created_seconds)
         self.ingest_bytes_by_second[second] += size_bytes * count
 
-    def accepted_each_second(self, size_bytes: int, counts: np.ndarray, times: np.ndarray) -> None:
-        """:meth:`accepted` for ``counts[i]`` records accepted at virtual time ``times[i]`` (epoch s)."""
+    def accepted_each_second(self, size_bytes: int, counts: np.ndarray, times: np.ndarray, mode: str) -> None:
+        """:meth:`accepted` for ``counts[i]`` records accepted at virtual time ``times[i]`` (epoch s)
+        while the stream was in capacity ``mode``."""
         total = int(np.add.reduce(counts))
         if not total:
             return
-        self.record_sizes[self.stream.mode][size_bytes] += total
+        self.record_sizes[mode][size_bytes] += total
         created = self.stream.created_seconds
         for time, count in zip(times.tolist(), counts.tolist()):
             if count:

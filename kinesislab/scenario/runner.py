@@ -269,10 +269,12 @@ class Runner:
     # ------------------------------------------------------------------ writes
     def _writes_in_whole_seconds(self) -> bool:
         """Whether this segment's writes can be solved for all its seconds at once: one-second
-        ticks, plain producers that never retry (so no tick feeds the next), and a provisioned
-        stream (no on-demand scaling watching each second's demand)."""
+        ticks, plain producers that never retry (so no tick feeds the next), a provisioned
+        stream (no on-demand scaling watching each second's demand) whose buckets hold one
+        second (so every second starts full)."""
         return (self.closed_form_writes and self._write_tick == self._write_layers and self.resolution == 1.0
                 and self.stream.scaler is None and self.stream.mode == "PROVISIONED"
+                and self.stream.write_budget.holds_one_second
                 and all(isinstance(p.spec.retry, m.NoRetry) for p in self.producers))
 
     def _write_whole_seconds(self, first: int, end: int) -> int:
@@ -280,11 +282,13 @@ class Runner:
         (:meth:`~kinesislab.engine.throughput.WriteBudget.take_whole_seconds`); the same numbers,
         random draws included, as :meth:`_write_layers` tick by tick. Returns the tick it stopped at."""
         tick = first
+        mode = self.stream.mode
         while tick < end:
             self._tick_times[tick] = self.sim.clock.time
             self.sim.advance(self.resolution)
             tick += 1
-            if self.stream.topology_version != self._topology_version:
+            # A mode switch completing (UpdateStreamMode) ends the run of seconds like a reshard.
+            if self.stream.topology_version != self._topology_version or self.stream.mode != mode:
                 break
         length = tick - first
         slots = self._segment_slots
@@ -311,7 +315,8 @@ class Runner:
         accepted = accepted_layers.sum(axis=1)
         accepted_bytes = np.einsum("lgs,g->ls", accepted_layers, self._layer_sizes)
         for index, state in enumerate(producers):
-            self.stream.usage.accepted_each_second(int(state.size_bytes), accepted_layers[:, index].sum(axis=1), times)
+            self.stream.usage.accepted_each_second(int(state.size_bytes), accepted_layers[:, index].sum(axis=1), times,
+                                                   mode)
         self.log.append_rows(accepted, accepted_bytes)
         span = slice(first, tick)
         series = self._write_series
