@@ -193,6 +193,21 @@ def test_png_is_a_full_redraw_and_render_matches_it():
     assert isinstance(live.figure.canvas, TextCachingCanvas)
 
 
+def test_a_freetype_error_in_the_glyph_cache_falls_back_to_matplotlibs_text_path(monkeypatch):
+    live, line = line_figure()
+    show(live, line, 900)
+    renderer = live.figure.canvas.get_renderer()
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("FT_Load_Glyph failed with error 0x16: too many hints")
+
+    monkeypatch.setattr(renderer, "_draw_glyphs", refuse)
+    renderer._strings.clear()               # every string must be drawn afresh
+    live.axes[0, 0].set_title("A title never drawn before")
+    show(live, line, 5000)                   # the same picture as plain matplotlib's
+    assert renderer.glyph_level_failures == 1 and not renderer._glyph_level
+
+
 # ----------------------------------------------------------------------------- lesson dashboards
 
 

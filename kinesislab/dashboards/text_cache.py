@@ -86,6 +86,7 @@ class TextCachingRenderer(RendererAgg):
         self._glyph_level = _GLYPH_LEVEL
         self.hits = 0      # strings replayed whole
         self.misses = 0    # strings drawn glyph by glyph (or by matplotlib)
+        self.glyph_level_failures = 0  # FreeType errors that sent this renderer to matplotlib's path
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         if ismath:
@@ -109,6 +110,13 @@ class TextCachingRenderer(RendererAgg):
                 drawn = self._draw_glyphs(gc, x, y, s, prop, angle, style, mtext)
             except (AttributeError, TypeError):
                 self._glyph_level = False  # not the matplotlib this was written for
+            except RuntimeError:
+                # FreeType refused a glyph here (seen once in CI: "too many hints") where
+                # matplotlib's own path, which clears and re-sizes the font first, may not.
+                # Nothing was blitted yet; draw this string and all later ones matplotlib's way.
+                self._glyph_level = False
+                self._shapes.clear()
+                self.glyph_level_failures += 1
             else:
                 _remember(self._strings, key, [(image, bx - whole_x, by - whole_y) for image, bx, by in drawn],
                           MAX_STRINGS)
@@ -167,8 +175,10 @@ class TextCachingRenderer(RendererAgg):
             image, left, top = glyph
             blit_x = (tx >> 6) + left
             blit_y = height - ((ty >> 6) + top) + image.shape[0]   # draw_text_image's y: bitmap bottom, downwards
-            self._renderer.draw_text_image(image, blit_x, blit_y, 0, gc)
             blits.append((image, blit_x, blit_y))
+        # Blit only once every glyph rendered, so a FreeType error leaves the canvas untouched.
+        for image, blit_x, blit_y in blits:
+            self._renderer.draw_text_image(image, blit_x, blit_y, 0, gc)
         return blits
 
 

@@ -700,8 +700,11 @@ class LessonPage:
             panel.first.wait_for(state="visible")
         entries = panel.first.locator(".jp-OutputArea-child")
         self._poll(lambda: entries.count() > 0, 5.0, lambda: "log console stays empty")
+        # The panel keeps one hidden log per notebook ever opened (the harness's deliberately
+        # broken callback, say): only the visible one belongs to this notebook.
         texts: list[str] = panel.first.evaluate(
             '(el, mime) => [...el.querySelectorAll(`[data-mime-type="${mime}"]`)]'
+            ".filter((e) => e.getClientRects().length > 0)"
             ".map((e) => e.textContent)",
             STDERR_MIME,
         )
