@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timezone
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,13 @@ class MetricsRecorder:
     def stream(self, stream_name: str, metric: str, second: int, value: float) -> None:
         """Add a stream-level datapoint for the whole second ``second`` (epoch seconds)."""
         self._put(self._stream[(stream_name, metric)], metric, second, value)
+
+    def streams(self, stream_name: str, second: int, values: Iterable[tuple[str, float]]) -> None:
+        """:meth:`stream` for several ``(metric, value)`` pairs of one second (one call per request
+        instead of one per metric)."""
+        put, series = self._put, self._stream
+        for metric, value in values:
+            put(series[(stream_name, metric)], metric, second, value)
 
     def shard(self, stream_name: str, shard_id: str, metric: str, second: int, value: float) -> None:
         """Add a shard-level datapoint (the caller checks enhanced monitoring is on)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,20 @@ from kinesislab.api.validation import validate_request
 
 if TYPE_CHECKING:
     from kinesislab.simulator import Simulator
+
+
+_OID_NAMESPACE = uuid.NAMESPACE_OID.bytes
+_UUID_VARIANT_MASK, _UUID_RFC_4122 = 0xC000 << 48, 0x8000 << 48
+_UUID_VERSION_MASK, _UUID_VERSION_5 = 0xF000 << 64, 5 << 76
+
+
+def uuid5_text(name: str) -> str:
+    """``str(uuid.uuid5(uuid.NAMESPACE_OID, name))``, computed the same way without building a
+    ``UUID`` object (a request id is made on every call)."""
+    value = int.from_bytes(hashlib.sha1(_OID_NAMESPACE + name.encode("utf-8")).digest()[:16], "big")
+    value = (value & ~_UUID_VARIANT_MASK | _UUID_RFC_4122) & ~_UUID_VERSION_MASK | _UUID_VERSION_5
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class SimulatedClient:
@@ -29,7 +44,7 @@ class SimulatedClient:
     def _request_id(self) -> str:
         # Deterministic (seed + call count) and independent of the simulation's random stream.
         self._request_counter += 1
-        return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{self.service_name}/{self.sim.seed}/{self._request_counter}"))
+        return uuid5_text(f"{self.service_name}/{self.sim.seed}/{self._request_counter}")
 
     def _invoke(self, operation_name: str, params: dict) -> dict:
         handler = operations(self.service_name)[operation_name]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timezone
+from typing import Iterable
 
 from kinesislab.api import (kinesis_account, kinesis_consumers, kinesis_records,  # noqa: F401
                             kinesis_resharding, kinesis_streams)
@@ -60,6 +61,10 @@ class KinesisClient(SimulatedClient):
 
     def stream_metric(self, stream: Stream, metric: str, value: float) -> None:
         self.sim.metrics_recorder.stream(stream.name, metric, self.second(), value)
+
+    def stream_metrics(self, stream: Stream, values: Iterable[tuple[str, float]]) -> None:
+        """Several stream-level datapoints for the current second, as ``(metric, value)`` pairs."""
+        self.sim.metrics_recorder.streams(stream.name, self.second(), values)
 
     def shard_metric(self, stream: Stream, shard_id: str, metric: str, value: float) -> None:
         if metric in stream.enhanced_metrics:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from itertools import compress
+from operator import add
+
 from kinesislab.api.errors import ServiceError
 from kinesislab.api.iterators import IteratorState, decode_iterator, encode_iterator
 from kinesislab.api.registry import operation
-from kinesislab.engine.hashing import MAX_HASH_KEY, hash_key
+from kinesislab.api.validation import CheckedEntries, common_length, take_checked_put_records_entries
+from kinesislab.engine.columns import take
+from kinesislab.engine.hashing import MAX_HASH_KEY
 from kinesislab.engine.sequence import shard_index_of
-from kinesislab.engine.shard import Shard, shard_id_for
+from kinesislab.engine.shard import Shard, ShardRead, shard_id_for
 from kinesislab.engine.stream import Stream
 
 KINESIS = "kinesis"
@@ -93,86 +99,116 @@ def put_record(client, params: dict) -> dict:
     record = stream.store(shard, partition_key, data, size, explicit)
     _accepted(client, stream, shard, size)
     client.stream_metric(stream, "PutRecord.Success", 1)
-    return {"ShardId": shard.shard_id, "SequenceNumber": str(record.sequence_number), "EncryptionType": "NONE"}
+    return {"ShardId": shard.shard_id, "SequenceNumber": record.sequence_text, "EncryptionType": "NONE"}
 
 
-@operation(KINESIS, "PutRecords")
-def put_records(client, params: dict) -> dict:
-    """PutRecords, with the per-record work cut to what each record needs.
-
-    Records are admitted and stored one at a time through the engine's public ``Stream.offer`` and
-    ``Stream.store`` (so throttling, demand tracking and sequence numbers are exactly those of the
-    record-level path); what is the same for every record of the call is done once per call:
-    metric and usage updates are summed per call (per shard, per record size) before they are
-    recorded -- all integer sums, so the per-second totals are identical -- and shard ids and
-    throttle messages are built once per shard.
-    """
-    stream = client.resolve_stream(params, allow_statuses=WRITABLE)
-    limits = client.sim.limits
-    record_size = stream.record_size
+def _general_entries(stream: Stream, records: list[dict]) -> tuple[list[bytes], list[str], list[int | None] | None]:
+    """(data, partition keys, explicit hash keys or None) of any valid request: blobs of every
+    kind boto3 accepts, missing partition keys (AUTO streams), explicit hash keys. Raises what
+    the service raises for the first entry it refuses (entries are checked in order)."""
+    data_column, keys, explicit_column = [], [], []
     max_record_size = stream.max_record_size_bytes
-    entries = []
-    total = 0
-    # Validate every entry before admitting any: a request that fails changes nothing.
-    for entry in params["Records"]:
+    for entry in records:
         data = entry["Data"]
         if data.__class__ is not bytes:
             data = as_bytes(data)
         partition_key = entry.get("PartitionKey")
         if partition_key is None:
             partition_key = _missing_partition_key(stream)
-        size = record_size(partition_key, data)
+        size = len(data) + len(str.encode(partition_key))
         if size > max_record_size:
             _check_size(stream, size)
-        explicit = entry.get("ExplicitHashKey")
-        if explicit is not None:
-            explicit = _explicit_hash_key(explicit)
-        entries.append((data, partition_key, explicit, size))
-        total += size
+        data_column.append(data)
+        keys.append(partition_key)
+        explicit_column.append(_explicit_hash_key(entry.get("ExplicitHashKey")))
+    return data_column, keys, explicit_column if any(e is not None for e in explicit_column) else None
+
+
+def _record_sizes(data_lengths: list[int], common_data_length: int | None, encoded_keys: list[bytes],
+                  common_key_bytes: int | None) -> tuple[list[int], int | None]:
+    """Each record's size (data plus UTF-8 key, bytes) and their common value if all are equal.
+    Equal sizes (fixed-size keys and payloads: the common case) are known without a pass per record."""
+    if common_data_length is not None and common_key_bytes is not None:
+        size = common_data_length + common_key_bytes
+        return [size] * len(data_lengths), size
+    sizes = list(map(add, data_lengths, map(len, encoded_keys)))
+    return sizes, common_length(sizes)
+
+
+def _checked_columns(stream: Stream, checked: CheckedEntries) -> tuple | None:
+    """The columns of entries the validator found plainly valid, with their UTF-8 keys and record
+    sizes -- or None if the service would refuse one (too large, or an explicit hash key above
+    2**128 - 1): then the general path reports the first such entry, as entries are checked in order."""
+    data, keys, data_lengths, common_data_length, common_key_bytes, explicit_texts = checked
+    explicit = None
+    if explicit_texts is not None:
+        explicit = [None if text is None else int(text) for text in explicit_texts]
+        if max(key for key in explicit if key is not None) > MAX_HASH_KEY:
+            return None
+    encoded = list(map(str.encode, keys))
+    sizes, common_size = _record_sizes(data_lengths, common_data_length, encoded, common_key_bytes)
+    if (common_size if common_size is not None else max(sizes)) > stream.max_record_size_bytes:
+        return None
+    return data, keys, explicit, encoded, sizes, common_size
+
+
+@operation(KINESIS, "PutRecords")
+def put_records(client, params: dict) -> dict:
+    """PutRecords, a batch at a time.
+
+    The entries are taken as columns (from the validator, which already built them when every
+    entry was plainly valid), checked as the service checks them, then routed, admitted and
+    stored by the engine's batch methods (``Stream.put_many``), which give exactly what
+    ``route``/``offer``/``store`` give record by record. Metric and usage updates are summed per
+    call -- integer sums, so the per-second totals are the same as record by record -- and shard
+    ids and throttle messages are built once per shard.
+    """
+    stream = client.resolve_stream(params, allow_statuses=WRITABLE)
+    limits = client.sim.limits
+    records = params["Records"]
+    checked = take_checked_put_records_entries(records)
+    columns = None if checked is None else _checked_columns(stream, checked)
+    if columns is not None:
+        data, keys, explicit, encoded, sizes, uniform_size = columns
+    else:
+        data, keys, explicit = _general_entries(stream, records)
+        encoded = list(map(str.encode, keys))
+        data_lengths = list(map(len, data))
+        sizes, uniform_size = _record_sizes(data_lengths, common_length(data_lengths), encoded, None)
+    entry_count = len(keys)
+    total = uniform_size * entry_count if uniform_size is not None else sum(sizes)
     if total > limits.put_records_max_request_bytes:
         raise ServiceError("InvalidArgumentException",
                            f"Records size {total} bytes exceeds the PutRecords request limit of "
                            f"{limits.put_records_max_request_bytes} bytes (data plus partition keys).")
-    results = []
-    append = results.append
-    offer = stream.offer
-    store = stream.store
-    auto = stream.record_distribution == "AUTO"
-    route = stream.route
-    shard_for_hash_key = stream.shard_for_hash_key
-    # Per call, keyed by id(shard): [shard, shard_id, accepted records, accepted bytes, throttled records].
-    per_shard: dict[int, list] = {}
-    accepted_sizes: dict[int, int] = {}   # record size -> accepted records, in first-accepted order
-    accepted_bytes = 0
-    failed = 0
-    for data, partition_key, explicit, size in entries:
-        if auto:
-            shard = route(partition_key, explicit)
-        else:
-            shard = shard_for_hash_key(hash_key(partition_key) if explicit is None else explicit)
-        tally = per_shard.get(id(shard))
-        if tally is None:
-            tally = per_shard[id(shard)] = [shard, shard.shard_id, 0, 0, 0]
-        if offer(shard, size):
-            record = store(shard, partition_key, data, size, explicit)
-            tally[2] += 1
-            tally[3] += size
-            accepted_bytes += size
-            accepted_sizes[size] = accepted_sizes.get(size, 0) + 1
-            append({"SequenceNumber": str(record.sequence_number), "ShardId": tally[1]})
-        else:
-            failed += 1
-            tally[4] += 1
-            append({"ErrorCode": "ProvisionedThroughputExceededException",
-                    "ErrorMessage": _throttle_message(client, stream, shard)})
-    succeeded = len(entries) - failed
+    shards, positions, admission, sequence_numbers = stream.put_many(keys, encoded, data, sizes, explicit,
+                                                                     uniform_size)
+    shard_ids = [shard.shard_id for shard in shards]
+    accepted = admission.accepted
+    if accepted is None:
+        results = [{"SequenceNumber": number, "ShardId": shard_id}
+                   for number, shard_id in zip(sequence_numbers, take(shard_ids, positions))]
+        failed = 0
+        accepted_sizes = {uniform_size: entry_count} if uniform_size is not None else Counter(sizes)
+    else:
+        positions = positions.tolist()
+        throttle_messages = [_throttle_message(client, stream, shard) for shard in shards]
+        numbers = iter(sequence_numbers)
+        results = [{"SequenceNumber": next(numbers), "ShardId": shard_ids[position]} if ok else
+                   {"ErrorCode": "ProvisionedThroughputExceededException",
+                    "ErrorMessage": throttle_messages[position]}
+                   for ok, position in zip(accepted, positions)]
+        failed = entry_count - len(sequence_numbers)
+        accepted_sizes = Counter(compress(sizes, accepted))
+    succeeded = entry_count - failed
+    metrics = []
     if succeeded:
-        client.stream_metric(stream, "IncomingBytes", accepted_bytes)
-        client.stream_metric(stream, "IncomingRecords", succeeded)
+        metrics += (("IncomingBytes", sum(admission.accepted_bytes)), ("IncomingRecords", succeeded))
     if failed:
-        client.stream_metric(stream, "WriteProvisionedThroughputExceeded", failed)
+        metrics.append(("WriteProvisionedThroughputExceeded", failed))
     if stream.enhanced_metrics:
-        for shard, shard_id, count, size_sum, throttled in per_shard.values():
+        for shard_id, count, size_sum, throttled in zip(shard_ids, admission.accepted_records,
+                                                         admission.accepted_bytes, admission.throttled_records):
             if count:
                 client.shard_metric(stream, shard_id, "IncomingBytes", size_sum)
                 client.shard_metric(stream, shard_id, "IncomingRecords", count)
@@ -181,10 +217,10 @@ def put_records(client, params: dict) -> dict:
     usage = stream.usage
     for size, count in accepted_sizes.items():
         usage.accepted(size, count)
-    for metric, value in (("PutRecords.TotalRecords", len(entries)), ("PutRecords.SuccessfulRecords", succeeded),
-                          ("PutRecords.ThrottledRecords", failed), ("PutRecords.FailedRecords", 0),
-                          ("PutRecords.Bytes", total), ("PutRecords.Success", 1 if succeeded else 0)):
-        client.stream_metric(stream, metric, value)
+    metrics += (("PutRecords.TotalRecords", entry_count), ("PutRecords.SuccessfulRecords", succeeded),
+                ("PutRecords.ThrottledRecords", failed), ("PutRecords.FailedRecords", 0),
+                ("PutRecords.Bytes", total), ("PutRecords.Success", 1 if succeeded else 0))
+    client.stream_metrics(stream, metrics)
     return {"FailedRecordCount": failed, "Records": results, "EncryptionType": "NONE"}
 
 
@@ -261,29 +297,22 @@ def millis_behind_latest(now: float, shard: Shard, next_position: int) -> int:
     """0 when nothing is left to read; otherwise how old the oldest unread record is (ms)."""
     if next_position >= shard.end_position:
         return 0
-    oldest_unread = shard.records[next_position - shard.first_position]
-    return max(0, round((now - oldest_unread.arrival_seconds) * 1000))
+    return max(0, round((now - shard.arrival_at(next_position)) * 1000))
 
 
-def _records_response(client, records: list) -> list[dict]:
-    """GetRecords' ``Records`` list.
+def records_response(to_datetime, shard: Shard, read: ShardRead) -> list[dict]:
+    """GetRecords' ``Records`` list (and SubscribeToShard events') for what a shard read covers.
 
-    A shard's records are in arrival order and those written in the same call (or virtual instant)
-    share an arrival time, so the datetime is built once per run of equal arrival times, not once
+    Records that arrived at the same instant share one datetime, built once per run rather than
     per record (datetimes are immutable: sharing one is indistinguishable from building each).
     """
-    to_datetime = client.to_datetime
-    out = []
-    append = out.append
-    last_arrival = None
-    stamp = None
-    for r in records:
-        arrival = r.arrival_seconds
-        if arrival != last_arrival:
-            stamp = to_datetime(arrival)
-            last_arrival = arrival
-        append({"SequenceNumber": str(r.sequence_number), "ApproximateArrivalTimestamp": stamp,
-                "Data": r.data, "PartitionKey": r.partition_key, "EncryptionType": "NONE"})
+    out: list[dict] = []
+    texts, data, keys = shard.sequence_texts, shard.data, shard.partition_keys
+    for arrival, first, stop in shard.runs(read.position, read.count):
+        stamp = to_datetime(arrival)
+        out += [{"SequenceNumber": sequence, "ApproximateArrivalTimestamp": stamp, "Data": blob,
+                 "PartitionKey": partition_key, "EncryptionType": "NONE"}
+                for sequence, blob, partition_key in zip(texts[first:stop], data[first:stop], keys[first:stop])]
     return out
 
 
@@ -318,23 +347,23 @@ def get_records(client, params: dict) -> dict:
                            f"Rate exceeded for Shard - {sim.account_id}/{stream.name}/{shard.shard_id}")
     stream.trim()
     position = max(state.position, shard.first_position)
-    records = shard.records_from(position, min(limit, limits.get_records_max_records), limits.get_records_max_bytes)
-    size = sum([r.size_bytes for r in records])
+    read = shard.read(position, min(limit, limits.get_records_max_records), limits.get_records_max_bytes)
+    count, size = read.count, read.size_bytes
     budget.charge(shard.slot, size)
-    next_position = position + len(records)
+    next_position = position + count
     now = sim.clock.time
-    iterator_age = round((now - records[-1].arrival_seconds) * 1000) if records else 0
-    if not records and next_position < shard.end_position:
+    iterator_age = round((now - shard.arrival_at(next_position - 1)) * 1000) if count else 0
+    if not count and next_position < shard.end_position:
         iterator_age = millis_behind_latest(now, shard, next_position)
-    for metric, value in (("GetRecords.Bytes", size), ("GetRecords.Records", len(records)), ("GetRecords.Success", 1),
+    for metric, value in (("GetRecords.Bytes", size), ("GetRecords.Records", count), ("GetRecords.Success", 1),
                           ("GetRecords.IteratorAgeMilliseconds", iterator_age)):
         client.stream_metric(stream, metric, value)
-    for metric, value in (("OutgoingBytes", size), ("OutgoingRecords", len(records)),
+    for metric, value in (("OutgoingBytes", size), ("OutgoingRecords", count),
                           ("IteratorAgeMilliseconds", iterator_age)):
         client.shard_metric(stream, shard.shard_id, metric, value)
     stream.usage.read(size, enhanced_fan_out=False)
     response = {
-        "Records": _records_response(client, records),
+        "Records": records_response(client.to_datetime, shard, read),
         "MillisBehindLatest": millis_behind_latest(now, shard, next_position),
     }
     if not shard.is_open and next_position >= shard.end_position:

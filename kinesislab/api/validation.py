@@ -13,6 +13,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from functools import lru_cache
+from itertools import repeat
+from operator import itemgetter
+from typing import NamedTuple
 
 from botocore.exceptions import ParamValidationError
 from botocore.model import Shape
@@ -93,32 +96,112 @@ def _service_side_errors(value, shape: Shape, path: str, errors: list[str]) -> N
 @lru_cache(maxsize=None)
 def _put_records_entry_rules() -> tuple:
     """PutRecords' entry constraints, read from the model once: (min entries, max entries,
-    allowed members, max Data bytes, min and max PartitionKey length, ExplicitHashKey matcher)."""
+    allowed members, min and max Data bytes, min and max PartitionKey length, ExplicitHashKey
+    matcher)."""
     operation = service_model("kinesis").operation_model("PutRecords")
     records = operation.input_shape.members["Records"]
     entry = records.member
+    data = entry.members["Data"].metadata
     key = entry.members["PartitionKey"].metadata
     return (records.metadata["min"], records.metadata["max"], frozenset(entry.members),
-            entry.members["Data"].metadata["max"], key["min"], key["max"],
+            data.get("min", 0), data["max"], key["min"], key["max"],
             _compiled(entry.members["ExplicitHashKey"].metadata["pattern"]).fullmatch)
 
 
-def _surely_valid_entries(records) -> bool:
-    """True when every PutRecords entry certainly passes both layers (the common case); False
-    means "not sure", and the full validators run and report exactly as always."""
-    fewest, most, members, max_data, min_key, max_key, explicit_ok = _put_records_entry_rules()
+class CheckedEntries(NamedTuple):
+    """PutRecords entries that certainly pass both layers, as columns in entry order, with what
+    checking them measured."""
+
+    data: list[bytes]
+    partition_keys: list[str]
+    #: len(data[i]) in bytes, and their common value if they are all equal (else None)
+    data_lengths: list[int]
+    common_data_length: int | None
+    #: The UTF-8 length of every partition key when they are all ASCII and equally long, else None.
+    common_key_bytes: int | None
+    #: Each entry's ExplicitHashKey or None; None altogether when no entry has one.
+    explicit_hash_keys: list[str | None] | None
+
+
+_data_of = itemgetter("Data")
+_partition_key_of = itemgetter("PartitionKey")
+
+
+def common_length(lengths: list[int]) -> int | None:
+    """The length they all have, or None (one C pass; cheaper than min and max)."""
+    first = lengths[0]
+    return first if lengths.count(first) == len(lengths) else None
+
+
+def _within(lengths: list[int], common: int | None, shortest: int, longest: int) -> bool:
+    """Every length lies in ``shortest .. longest`` (``common``: their common length, if any)."""
+    if common is not None:
+        return shortest <= common <= longest
+    return shortest <= min(lengths) and max(lengths) <= longest
+
+
+def check_put_records_entries(records) -> CheckedEntries | None:
+    """The entries as columns when every one certainly passes both layers (the common case);
+    None means "not sure", and the full validators must run (they report exactly as always).
+
+    Each rule is checked over the whole batch at once, so the loops run in C: every entry a
+    ``dict`` with Data and PartitionKey and no member outside the model's; Data ``bytes`` within
+    the model's lengths; PartitionKey a ``str`` within its lengths; an ExplicitHashKey, where
+    present, a ``str`` matching the model's pattern.
+    """
+    fewest, most, members, min_data, max_data, min_key, max_key, explicit_ok = _put_records_entry_rules()
     if type(records) is not list or not fewest <= len(records) <= most:
-        return False
-    for entry in records:
-        if type(entry) is not dict or not members.issuperset(entry):
-            return False
-        data, key = entry.get("Data"), entry.get("PartitionKey")
-        if type(data) is not bytes or len(data) > max_data or type(key) is not str or not min_key <= len(key) <= max_key:
-            return False
-        explicit = entry.get("ExplicitHashKey")
-        if explicit is not None and (type(explicit) is not str or not explicit_ok(explicit)):
-            return False
-    return True
+        return None
+    count = len(records)
+    if type(records[0]) is not dict or len(set(map(type, records))) != 1:
+        return None
+    try:
+        data = list(map(_data_of, records))
+        keys = list(map(_partition_key_of, records))
+        joined_keys = "".join(keys)  # raises TypeError unless every key is a str
+    except (KeyError, TypeError):  # Data is required; PartitionKey is optional in the model (AUTO)
+        return None
+    if not all(map(isinstance, data, repeat(bytes))):
+        return None
+    data_lengths = list(map(len, data))
+    key_lengths = list(map(len, keys))
+    data_length, key_length = common_length(data_lengths), common_length(key_lengths)
+    if (not _within(data_lengths, data_length, min_data, max_data)
+            or not _within(key_lengths, key_length, min_key, max_key)):
+        return None
+    explicit = None
+    # Every entry has Data and PartitionKey; more members than that in all means some entry has others.
+    if sum(map(len, records)) != 2 * count:
+        if not members.issuperset(set().union(*records)):
+            return None
+        explicit = [entry.get("ExplicitHashKey") for entry in records]
+        for value, entry in zip(explicit, records):
+            if value is None:
+                if "ExplicitHashKey" in entry:  # present but None: botocore reports a type error
+                    return None
+            elif type(value) is not str or not explicit_ok(value):
+                return None
+    # An ASCII key's UTF-8 length is its length in characters.
+    key_bytes = key_length if key_length is not None and joined_keys.isascii() else None
+    return CheckedEntries(data, keys, data_lengths, data_length, key_bytes, explicit)
+
+
+# The last PutRecords batch validate_request found certainly valid, with its columns, so that the
+# handler (which runs next, in the same call) need not scan the entries again. It is keyed by the
+# list's identity, reset by every PutRecords validation and cleared when taken, so a handler only
+# ever gets the columns of the very list that was just validated; anything else (another thread's
+# call in between, a handler run without validation) finds no match and rebuilds its columns.
+_last_checked: tuple[list, CheckedEntries] | None = None
+
+
+def take_checked_put_records_entries(records: list) -> CheckedEntries | None:
+    """The columns validate_request just built for ``records`` (once), or None."""
+    global _last_checked
+    last = _last_checked
+    if last is None or last[0] is not records:
+        return None
+    _last_checked = None
+    return last[1]
 
 
 def validate_request(service_name: str, operation_name: str, params: dict) -> None:
@@ -126,13 +209,43 @@ def validate_request(service_name: str, operation_name: str, params: dict) -> No
 
     Raises botocore's ``ParamValidationError`` (client side) or ``ServiceError``
     ``ValidationException`` (service side). Returns quietly for a valid request. PutRecords'
-    entries are checked by a fast path (the same rules, read from the model) when they are
-    plainly valid; the generic walk then only checks the rest of the request.
+    entries are checked a batch at a time (the same rules, read from the model) when they are
+    plainly valid; the generic walk then only checks the rest of the request and the first entry.
     """
-    if (service_name == "kinesis" and operation_name == "PutRecords" and type(params) is dict
-            and _surely_valid_entries(params.get("Records"))):
-        params = {**params, "Records": params["Records"][:1]}
+    global _last_checked
+    if service_name == "kinesis" and operation_name == "PutRecords" and type(params) is dict:
+        _last_checked = None
+        records = params.get("Records")
+        checked = check_put_records_entries(records)
+        if checked is not None:
+            _validate_put_records_rest(params, records)
+            _last_checked = (records, checked)
+            return
     _validate_request(service_name, operation_name, params)
+
+
+#: Members of PutRecords requests (all but Records) found valid, as (name, type, value) tuples.
+_valid_put_records_rests: set[tuple] = set()
+_MAX_REMEMBERED_RESTS = 256
+
+
+def _validate_put_records_rest(params: dict, records: list) -> None:
+    """Validate a PutRecords request whose entries all certainly pass: the generic walk over the
+    request with only its first entry. Its outcome then depends on the other members alone, so
+    a set of them already found valid (the same stream named the same way, call after call)
+    is remembered and not walked again; anything else is walked, and reports exactly as always."""
+    try:
+        rest = tuple(sorted((name, type(value), value) for name, value in params.items() if name != "Records"))
+        hash(rest)
+    except TypeError:  # an unhashable (so certainly unusual) member: just walk it
+        rest = None
+    if rest is not None and rest in _valid_put_records_rests:
+        return
+    _validate_request("kinesis", "PutRecords", {**params, "Records": records[:1]})
+    if rest is not None:
+        if len(_valid_put_records_rests) >= _MAX_REMEMBERED_RESTS:
+            _valid_put_records_rests.clear()
+        _valid_put_records_rests.add(rest)
 
 
 def _validate_request(service_name: str, operation_name: str, params: dict) -> None:

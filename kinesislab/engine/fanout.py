@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
+from kinesislab.engine.shard import ShardRead
+
 if TYPE_CHECKING:
     from kinesislab.engine.shard import Shard
     from kinesislab.engine.stream import Consumer, Stream
@@ -40,10 +42,8 @@ class EventStream:
 
     def _sequence_before(self, position: int) -> int:
         shard = self._shard
-        index = position - 1 - shard.first_position
-        if 0 <= index < len(shard.records):
-            return shard.records[index].sequence_number
-        return shard.starting_sequence_number
+        record = shard.record_at(position - 1)
+        return shard.starting_sequence_number if record is None else record.sequence_number
 
     def close(self) -> None:
         """End the subscription (as botocore's ``EventStream.close``)."""
@@ -86,20 +86,17 @@ class EventStream:
         self._stream.trim()
         shard = self._shard
         self._position = max(self._position, shard.first_position)
-        records = shard.records_from(self._position, limits.get_records_max_records, int(max(self._budget, 0)))
-        if records and sum(r.size_bytes for r in records) > self._budget:
-            records = []
-        size = sum(r.size_bytes for r in records)
+        read = shard.read(self._position, limits.get_records_max_records, int(max(self._budget, 0)))
+        if read.size_bytes > self._budget:
+            read = ShardRead(read.position, 0, 0)
+        size = read.size_bytes
         self._budget -= size
-        self._position += len(records)
-        if records:
-            self._last_sequence = records[-1].sequence_number
-        from kinesislab.api.kinesis_records import child_shards, millis_behind_latest
+        self._position += read.count
+        if read.count:
+            self._last_sequence = int(shard.sequence_texts[read.position + read.count - 1 - shard.first_position])
+        from kinesislab.api.kinesis_records import child_shards, millis_behind_latest, records_response
         behind = millis_behind_latest(sim.clock.time, shard, self._position)
-        event = {"Records": [{"SequenceNumber": str(r.sequence_number),
-                              "ApproximateArrivalTimestamp": self._client.to_datetime(r.arrival_seconds),
-                              "Data": r.data, "PartitionKey": r.partition_key, "EncryptionType": "NONE"}
-                             for r in records],
+        event = {"Records": records_response(self._client.to_datetime, shard, read),
                  "ContinuationSequenceNumber": str(self._last_sequence), "MillisBehindLatest": behind}
         if not shard.is_open and self._position >= shard.end_position:
             event["ChildShards"] = child_shards(self._stream, shard)
@@ -107,7 +104,7 @@ class EventStream:
             self._closed = True
         recorder = sim.metrics_recorder
         second = int(sim.clock.time)
-        for metric, value in (("SubscribeToShardEvent.Bytes", size), ("SubscribeToShardEvent.Records", len(records)),
+        for metric, value in (("SubscribeToShardEvent.Bytes", size), ("SubscribeToShardEvent.Records", read.count),
                               ("SubscribeToShardEvent.Success", 1), ("SubscribeToShardEvent.MillisBehindLatest", behind)):
             recorder.consumer(self._stream.name, self._consumer.name, metric, second, value)
             recorder.stream(self._stream.name, metric, second, value)
@@ -123,5 +120,5 @@ class EventStream:
         self._budget_time = now
 
     def _pending_bytes(self) -> int:
-        shard = self._shard
-        return sum(r.size_bytes for r in shard.records[max(self._position, shard.first_position) - shard.first_position:][:1])
+        record = self._shard.record_at(max(self._position, self._shard.first_position))
+        return 0 if record is None else record.size_bytes

@@ -4,15 +4,38 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Iterable
+
+try:
+    # CPython's own MD5 (the same function as hashlib's): for 30-byte keys it is about 3x faster
+    # than hashlib.md5, which sets up an OpenSSL digest context on every call.
+    from _md5 import md5 as _md5
+except ImportError:  # a Python built without it (some FIPS builds)
+    _md5 = hashlib.md5
 
 #: The largest hash key: the key space is 0 .. 2**128 - 1 inclusive (facts §2).
 MAX_HASH_KEY = 2**128 - 1
 HASH_KEY_SPACE = 2**128
+#: Bytes of a hash key written big-endian (an MD5 digest): such byte strings sort as the keys do.
+HASH_KEY_BYTES = 16
+_digest = type(_md5()).digest
 
 
 def hash_key(partition_key: str) -> int:
     """MD5 of the key's UTF-8 bytes, read as an unsigned big-endian 128-bit integer (facts §2)."""
-    return int.from_bytes(hashlib.md5(partition_key.encode("utf-8")).digest(), "big")
+    return int.from_bytes(_md5(partition_key.encode("utf-8")).digest(), "big")
+
+
+def joined_hash_keys(encoded_keys: Iterable[bytes]) -> bytes:
+    """The hash keys of UTF-8 encoded partition keys, each as its 16-byte MD5 digest (the key
+    written big-endian), joined into one byte string: key i is bytes ``16*i .. 16*i+15``. The
+    loop over the keys stays in C, and the result can be read as a numpy array of halves."""
+    return b"".join(map(_digest, map(_md5, encoded_keys)))
+
+
+def hash_key_bytes(key: int) -> bytes:
+    """A hash key (0 .. MAX_HASH_KEY) as 16 big-endian bytes, comparable with MD5 digests."""
+    return key.to_bytes(HASH_KEY_BYTES, "big")
 
 
 @dataclass(frozen=True, order=True)

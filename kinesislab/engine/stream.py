@@ -10,14 +10,17 @@ import bisect
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from itertools import compress
+from operator import itemgetter
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
 from kinesislab.api.errors import ServiceError
-from kinesislab.engine.hashing import HashKeyRange, even_split, hash_key
+from kinesislab.engine.hashing import (HASH_KEY_BYTES, HashKeyRange, even_split, hash_key, hash_key_bytes,
+                                       joined_hash_keys)
 from kinesislab.engine.ondemand import OnDemandScaler
-from kinesislab.engine.sequence import make_sequence_number
+from kinesislab.engine.sequence import make_sequence_number, sequence_text, sequence_texts
 from kinesislab.engine.shard import Record, Shard
 from kinesislab.engine.throughput import ReadBudget, WriteBudget
 from kinesislab.engine.usage import UsageMeter
@@ -27,6 +30,20 @@ if TYPE_CHECKING:
     from kinesislab.simulator import Simulator
 
 DAY_SECONDS = 86_400.0
+
+
+@dataclass
+class Admission:
+    """What :meth:`Stream.offer_many` answered for a batch whose records went to ``shards``.
+
+    Per-shard lists are indexed like ``shards``: records and bytes accepted, records throttled.
+    """
+
+    #: Per record, in batch order, whether it was admitted; None when every record was.
+    accepted: list[bool] | None
+    accepted_records: list[int]
+    accepted_bytes: list[int]
+    throttled_records: list[int]
 
 
 @dataclass
@@ -71,6 +88,8 @@ class Stream:
         self._next_index = 0
         self._sequence_counter = 0
         self._routing: tuple[list[int], list[Shard]] | None = None
+        #: (the routing table it was built from, its shards' ending hash keys in the forms route_many uses)
+        self._routing_ends_cache: tuple | None = None
         #: bumped whenever a shard opens or closes (lets callers cache what depends on the shards)
         self.topology_version = 0
         self.update_shard_count_times: list[float] = []
@@ -180,13 +199,18 @@ class Stream:
         """Drop records older than the retention period from every shard."""
         cutoff = self.env.clock.time - self.retention_hours * 3600
         for shard in self.shards.values():
-            if shard.arrivals and shard.arrivals[0] < cutoff:
+            oldest = shard.oldest_arrival
+            if oldest is not None and oldest < cutoff:
                 shard.trim_before(cutoff)
 
-    def next_sequence_number(self, shard: Shard) -> int:
+    def next_sequence_text(self, shard: Shard) -> str:
+        """The next sequence number (a decimal string) for a record stored in ``shard`` now."""
         self._sequence_counter += 1
-        now = int(self.env.clock.time)
-        return make_sequence_number(int(shard.created_seconds), shard.index, self._sequence_counter, now)
+        return sequence_text(shard.sequence_prefix(int(self.env.clock.time)), self._sequence_counter)
+
+    def next_sequence_number(self, shard: Shard) -> int:
+        """:meth:`next_sequence_text` as an integer."""
+        return int(self.next_sequence_text(shard))
 
     # ------------------------------------------------------------------ writes
     def record_size(self, partition_key: str, data: bytes) -> int:
@@ -278,10 +302,174 @@ class Stream:
     def store(self, shard: Shard, partition_key: str, data: bytes, size_bytes: int,
               explicit_hash_key: int | None) -> Record:
         """Append an accepted record to its shard and give it a sequence number."""
-        record = Record(sequence_number=self.next_sequence_number(shard), data=data, partition_key=partition_key,
+        record = Record(sequence_text=self.next_sequence_text(shard), data=data, partition_key=partition_key,
                         arrival_seconds=self.env.clock.time, size_bytes=size_bytes, explicit_hash_key=explicit_hash_key)
         shard.append(record)
         return record
+
+    # ------------------------------------------------------------------ writes, a batch at a time
+    # route_many, offer_many and store_many do for a whole batch (one PutRecords call) exactly what
+    # route, offer and store do record by record, in the same order -- same shards, answers, token
+    # counts, demand, sequence numbers and stored records -- with the per-record loops in C (map, itemgetter,
+    # numpy) and the per-call work (refills, demand roll, sequence-number prefixes) done once.
+
+    def _routing_ends(self) -> tuple[list[Shard], np.ndarray, np.ndarray, list[bytes]]:
+        """Open shards by starting hash key and their ending hash keys: the high and low 64-bit
+        halves (uint64 arrays), and the whole keys as 16 big-endian bytes."""
+        routing = self._routing_table()
+        if self._routing_ends_cache is None or self._routing_ends_cache[0] is not routing:
+            ends = [s.hash_key_range.ending for s in routing[1]]
+            self._routing_ends_cache = (routing, np.array([e >> 64 for e in ends], dtype=np.uint64),
+                                        np.array([e & (2**64 - 1) for e in ends], dtype=np.uint64),
+                                        [hash_key_bytes(e) for e in ends])
+        return routing[1], *self._routing_ends_cache[1:]
+
+    def route_many(self, encoded_keys: list[bytes],
+                   explicit_hash_keys: list[int | None] | None = None) -> tuple[list[Shard], np.ndarray]:
+        """:meth:`route` for a batch: ``(shards, positions)``, record i going to
+        ``shards[positions[i]]`` (``positions`` is an integer array). ``encoded_keys`` are the
+        partition keys in UTF-8; ``explicit_hash_keys`` (if given) holds record i's explicit hash
+        key or None."""
+        opened, ends_high, ends_low, ends = self._routing_ends()
+        if self.record_distribution == "AUTO":
+            # One draw per record, in order: the same random stream as route().
+            draw = self.env.rng.integers
+            return opened, np.array([int(draw(len(opened))) for _ in encoded_keys], dtype=np.intp)
+        joined = joined_hash_keys(encoded_keys)
+        if explicit_hash_keys is not None:
+            joined = bytearray(joined)
+            for i, explicit in enumerate(explicit_hash_keys):
+                if explicit is not None:
+                    joined[HASH_KEY_BYTES * i:HASH_KEY_BYTES * (i + 1)] = hash_key_bytes(explicit)
+        halves = np.frombuffer(joined, dtype=">u8")
+        high, low = halves[0::2], halves[1::2]
+        # Open shards cover the key space in order with no gaps: a key belongs to the first shard
+        # whose ending key is not below it. Compare the high halves first; where a key's high half
+        # equals that shard's ending key's, the low halves decide, and a key above that end moves
+        # on to the next shard(s): those few are placed exactly, by bisecting the whole keys.
+        positions = ends_high.searchsorted(high, side="left")
+        for i in (ends_high[positions] == high).nonzero()[0].tolist():
+            if low[i] > ends_low[positions[i]]:
+                positions[i] = bisect.bisect_left(ends, bytes(joined[HASH_KEY_BYTES * i:HASH_KEY_BYTES * (i + 1)]))
+        return opened, positions
+
+    def offer_many(self, shards: list[Shard], positions: np.ndarray, sizes: list[int],
+                   size_if_uniform: int | None = None) -> Admission:
+        """:meth:`offer` for a batch: record i, of ``sizes[i]`` bytes, to ``shards[positions[i]]``,
+        asked in batch order; counts demand whatever the answers. ``size_if_uniform`` (optional)
+        says every record has that size.
+
+        A shard whose buckets hold the whole of its part of the batch admits it at once (record by
+        record, every request would succeed); any other shard is served one record at a time, in
+        batch order, so it refuses exactly the records :meth:`offer` would refuse. Token counts
+        and sizes are whole numbers far below 2**53, so subtracting a sum leaves the same float as
+        subtracting its terms one by one.
+        """
+        budget = self.write_budget
+        budget.refill(self.env.clock.time)
+        self._roll_demand()
+        self._schedule_roll()
+        count = len(positions)
+        offered_records = np.bincount(positions, minlength=len(shards)).tolist()
+        if size_if_uniform is not None:
+            offered_bytes = [records * size_if_uniform for records in offered_records]
+        else:
+            weights = np.fromiter(sizes, dtype=np.float64, count=count)
+            offered_bytes = [int(b) for b in np.bincount(positions, weights=weights, minlength=len(shards))]
+        self._demand_bytes += sum(offered_bytes)
+        self._demand_records += count
+        shard_demand = self._shard_demand_bytes
+        records_tokens, bytes_tokens = budget.records_tokens, budget.bytes_tokens
+        short: list[int] = []
+        for position, shard in enumerate(shards):
+            records, size = offered_records[position], offered_bytes[position]
+            if not records:
+                continue
+            shard_demand[shard.shard_id] = shard_demand.get(shard.shard_id, 0.0) + size
+            slot = shard.slot
+            # (A shard's buckets are read as Python floats and written back once: cheaper than
+            # numpy's scalar arithmetic for the handful of shards of a call.)
+            record_tokens, byte_tokens = records_tokens.item(slot), bytes_tokens.item(slot)
+            if record_tokens >= records and byte_tokens >= size:
+                records_tokens[slot] = record_tokens - records
+                bytes_tokens[slot] = byte_tokens - size
+            else:
+                short.append(position)
+        throttled = [0] * len(shards)
+        if not short:
+            return Admission(None, offered_records, offered_bytes, throttled)
+        accepted = [True] * count
+        take = budget.try_take
+        for position in short:
+            slot = shards[position].slot
+            offered_records[position] = offered_bytes[position] = 0
+            for i in np.flatnonzero(positions == position).tolist():
+                if take(slot, sizes[i]):
+                    offered_records[position] += 1
+                    offered_bytes[position] += sizes[i]
+                else:
+                    accepted[i] = False
+                    throttled[position] += 1
+        return Admission(accepted, offered_records, offered_bytes, throttled)
+
+    def store_many(self, shards: list[Shard], positions: np.ndarray, partition_keys: Sequence[str],
+                   data: Sequence[bytes], sizes: Sequence[int], explicit_hash_keys: Sequence[int | None] | None = None,
+                   size_if_uniform: int | None = None, per_shard: list[int] | None = None) -> list[str]:
+        """:meth:`store` for a batch of accepted records, in order: record i goes to
+        ``shards[positions[i]]`` (``positions``: an integer array). Returns their sequence numbers
+        (decimal strings), in batch order. Optional: ``size_if_uniform`` says every record has
+        that size; ``per_shard`` holds how many records go to each shard."""
+        count = len(positions)
+        if not count:
+            return []
+        now = self.env.clock.time
+        second = int(now)
+        texts = sequence_texts([shard.sequence_prefix(second) for shard in shards], positions,
+                               self._sequence_counter + 1)
+        self._sequence_counter += count
+        # Each shard's records, in batch order, are gathered in C (an itemgetter over the shard's
+        # batch positions) and appended to its columns.
+        if per_shard is None:
+            per_shard = np.bincount(positions, minlength=len(shards)).tolist()
+        uniform_sizes = None if size_if_uniform is None else [size_if_uniform]
+        # The batch positions sorted by shard (stably, so each shard's stay in batch order).
+        by_shard = positions.argsort(kind="stable").tolist() if max(per_shard) < count else None
+        start = 0
+        for shard, records in zip(shards, per_shard):
+            if not records:
+                continue
+            if records == count:  # the whole batch
+                shard.add_records(now, texts, data, partition_keys,
+                                  sizes if uniform_sizes is None else uniform_sizes * records, explicit_hash_keys)
+                continue
+            where = by_shard[start:start + records]
+            start += records
+            gather = itemgetter(*where) if records > 1 else lambda column: (column[where[0]],)
+            shard.add_records(now, gather(texts), gather(data), gather(partition_keys),
+                              gather(sizes) if uniform_sizes is None else uniform_sizes * records,
+                              None if explicit_hash_keys is None else gather(explicit_hash_keys))
+        return texts
+
+    def put_many(self, partition_keys: list[str], encoded_keys: list[bytes], data: list[bytes], sizes: list[int],
+                 explicit_hash_keys: list[int | None] | None = None, size_if_uniform: int | None = None,
+                 ) -> tuple[list[Shard], np.ndarray, Admission, list[str]]:
+        """Route, offer and store a batch (what PutRecords does once the request is valid).
+
+        Returns ``(shards, positions, admission, sequence numbers of the accepted records)``:
+        record i went to ``shards[positions[i]]``.
+        """
+        shards, positions = self.route_many(encoded_keys, explicit_hash_keys)
+        admission = self.offer_many(shards, positions, sizes, size_if_uniform)
+        accepted = admission.accepted
+        if accepted is None:
+            texts = self.store_many(shards, positions, partition_keys, data, sizes, explicit_hash_keys, size_if_uniform,
+                                    admission.accepted_records)
+        else:
+            texts = self.store_many(
+                shards, positions[np.array(accepted, dtype=bool)], list(compress(partition_keys, accepted)),
+                list(compress(data, accepted)), list(compress(sizes, accepted)),
+                None if explicit_hash_keys is None else list(compress(explicit_hash_keys, accepted)))
+        return shards, positions, admission, texts
 
     # ------------------------------------------------------------------ resharding
     def apply_split(self, parent: Shard, new_starting_hash_key: int) -> tuple[Shard, Shard]:
