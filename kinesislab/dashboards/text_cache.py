@@ -86,7 +86,6 @@ class TextCachingRenderer(RendererAgg):
         self._glyph_level = _GLYPH_LEVEL
         self.hits = 0      # strings replayed whole
         self.misses = 0    # strings drawn glyph by glyph (or by matplotlib)
-        self.glyph_level_failures = 0  # FreeType errors that sent this renderer to matplotlib's path
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         if ismath:
@@ -110,13 +109,6 @@ class TextCachingRenderer(RendererAgg):
                 drawn = self._draw_glyphs(gc, x, y, s, prop, angle, style, mtext)
             except (AttributeError, TypeError):
                 self._glyph_level = False  # not the matplotlib this was written for
-            except RuntimeError:
-                # FreeType refused a glyph here (seen once in CI: "too many hints") where
-                # matplotlib's own path, which clears and re-sizes the font first, may not.
-                # Nothing was blitted yet; draw this string and all later ones matplotlib's way.
-                self._glyph_level = False
-                self._shapes.clear()
-                self.glyph_level_failures += 1
             else:
                 _remember(self._strings, key, [(image, bx - whole_x, by - whole_y) for image, bx, by in drawn],
                           MAX_STRINGS)
@@ -136,13 +128,18 @@ class TextCachingRenderer(RendererAgg):
         """Draw ``s`` as ``RendererAgg.draw_text`` does (matplotlib 3.11), with shaping and glyph
         bitmaps from the caches; returns the blits made, as (bitmap, x, y)."""
         shape_key = (s, style, self.dpi)
-        items = self._shapes.get(shape_key)
-        if items is None:
+        glyphs = self._shapes.get(shape_key)
+        if glyphs is None:
             font = self._prepare_font(prop)
-            items = _remember(self._shapes, shape_key, list(font._layout(
-                s, flags=get_hinting_flag(),
-                features=mtext.get_fontfeatures() if mtext is not None else None,
-                language=mtext.get_language() if mtext is not None else None)), MAX_SHAPES)
+            # A layout item points at its FT2Font without owning it: once matplotlib's font cache
+            # lets the font go (it holds 64, per thread), a kept item would read freed memory
+            # (FreeType errors such as "too many hints", wrong pixels, a crashed kernel). So the
+            # shape keeps the fonts themselves, taken while ``font`` still holds them alive.
+            glyphs = _remember(self._shapes, shape_key, [
+                (item.ft_object, item.glyph_index, item.x, item.y) for item in font._layout(
+                    s, flags=get_hinting_flag(),
+                    features=mtext.get_fontfeatures() if mtext is not None else None,
+                    language=mtext.get_language() if mtext is not None else None)], MAX_SHAPES)
         size = prop.get_size_in_points()
         cos = math.cos(math.radians(angle))
         sin = math.sin(math.radians(angle))
@@ -151,21 +148,20 @@ class TextCachingRenderer(RendererAgg):
         matrix = None
         height = int(self.height)
         blits = []
-        for item in items:
+        for font, glyph_index, glyph_x, glyph_y in glyphs:
             # As RendererAgg._draw_text_glyphs_and_boxes: the glyph's position in 1/64 pixel,
             # y upwards as FreeType has it.
-            tx = round(0x40 * (x + item.x * cos - item.y * sin))
-            ty = round(0x40 * (self.height - y + item.x * sin + item.y * cos))
-            glyph_key = (item.ft_object.fname, size, self.dpi, item.glyph_index, angle, tx & 63, ty & 63,
+            tx = round(0x40 * (x + glyph_x * cos - glyph_y * sin))
+            ty = round(0x40 * (self.height - y + glyph_x * sin + glyph_y * cos))
+            glyph_key = (font.fname, size, self.dpi, glyph_index, angle, tx & 63, ty & 63,
                          load_flags, antialiased, style[3], style[4])
             glyph = self._glyphs.get(glyph_key)
             if glyph is None:
                 if matrix is None:
                     matrix = (0x10000 * np.array([[cos, -sin], [sin, cos]])).round().astype(int)
-                font = item.ft_object
                 font.set_size(size, self.dpi)
                 font._set_transform(matrix, [tx, ty])
-                bitmap = font._render_glyph(item.glyph_index, load_flags,
+                bitmap = font._render_glyph(glyph_index, load_flags,
                                             RenderMode.NORMAL if antialiased else RenderMode.MONO)
                 image = bitmap.buffer.copy()
                 if not antialiased:
