@@ -474,6 +474,18 @@ _PANEL_PATH_JS = """
 }
 """
 
+# JupyterLab opens a Launcher whenever the main area empties (between notebooks on a reused
+# page); a learner who opened the lesson directly would not see it, so neither do screenshots.
+_CLOSE_LAUNCHERS_JS = """
+() => {
+  const app = window.jupyterapp;
+  if (!app || !app.shell) return;
+  for (const widget of [...app.shell.widgets('main')]) {
+    if (widget.node.querySelector('.jp-Launcher') || widget.node.classList.contains('jp-Launcher')) widget.dispose();
+  }
+}
+"""
+
 # Close every tab of the main and the bottom ("down") area -- notebooks, the Log Console,
 # ... -- without a save prompt, and say what is left that the next notebook could trip over.
 _CLOSE_ALL_JS = """
@@ -567,6 +579,7 @@ class LessonPage:
             f"(it is {self.page.evaluate(_PANEL_PATH_JS, PANEL)!r})",
         )
         self._collapse_left_sidebar()
+        self.page.evaluate(_CLOSE_LAUNCHERS_JS)
         self.wait_for_kernel(timeout)
 
     @_timed("kernel")
