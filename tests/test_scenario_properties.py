@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from kinesislab.limits import MiB
 from kinesislab.scenario import (AddWorker, Burst, Constant, EnhancedFanOutConsumer, ExponentialBackoff, FixedRetry,
-                                 FixedSize, HotKey, KclConsumer, KillWorker, KplSettings, MergeShards, NoRetry,
+                                 FirehoseConsumer, FixedSize, HotKey, KclConsumer, KillWorker, KplSettings, MergeShards,
+                                 NoRetry,
                                  PollingConsumer, Producer, RandomKeys, Ramp, SaltedKeys, Scenario, Series, SplitShard,
                                  Step, StreamSpec, SwitchMode, UniformKeys, UniformSize, UpdateShardCount, ZipfKeys,
                                  run)
@@ -126,6 +127,7 @@ class TickByTickRunner(Runner):
 
     closed_form_reads = False
     closed_form_writes = False
+    firehose_in_segments = False
 
 
 def conserved(results) -> None:
@@ -226,3 +228,23 @@ def test_segments_solved_at_once_equal_the_tick_by_tick_run(scenario, seed):
         pd.testing.assert_frame_equal(getattr(fast, frame), getattr(reference, frame), check_exact=False, rtol=1e-9)
     assert fast.delivered == reference.delivered and fast.duplicates == reference.duplicates
     assert fast.bill().equals(reference.bill())
+
+
+firehose = st.builds(FirehoseConsumer, name=st.just("firehose"), size_mib=st.integers(1, 3),
+                     interval_seconds=st.sampled_from([0, 1, 7, 30, 60]), poll_interval=st.floats(0.5, 2),
+                     limit=st.integers(1, 10_000), start=st.sampled_from(["TRIM_HORIZON", "LATEST"]))
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(scenario=scenarios(max_consumers=2), reader=firehose, seed=st.integers(0, 2**16))
+def test_firehose_read_in_segments_delivers_what_reading_each_tick_as_it_happens_delivers(scenario, reader, seed):
+    """A Firehose consumer's buffer on a clock of its own, fed a segment at a time, delivers the
+    same objects at the same virtual times as the buffer on the simulator's clock fed tick by tick."""
+    scenario = Scenario(stream=scenario.stream, producers=scenario.producers, consumers=[*scenario.consumers, reader],
+                        events=scenario.events, duration=scenario.duration * 3)
+    fast = Runner(scenario, seed, "counts").run(False)
+    reference = TickByTickRunner(scenario, seed, "counts").run(False)
+    for frame in ("stream", "shards", "consumers", "latency"):
+        pd.testing.assert_frame_equal(getattr(fast, frame), getattr(reference, frame), check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(fast.firehose["firehose"], reference.firehose["firehose"], check_exact=True)
+    assert fast.firehose_cost("firehose") == reference.firehose_cost("firehose")

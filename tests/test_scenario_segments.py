@@ -6,9 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kinesislab.scenario import (Constant, EnhancedFanOutConsumer, ExponentialBackoff, FixedSize, KclConsumer,
-                                 NoRetry, PollingConsumer, Producer, Scenario, Step, StreamSpec, UniformKeys, ZipfKeys)
-from kinesislab.scenario.model import MergeShards, SplitShard, UpdateShardCount
+from kinesislab.scenario import (Constant, EnhancedFanOutConsumer, ExponentialBackoff, FirehoseConsumer, FixedRetry,
+                                 FixedSize, HotKey, KclConsumer, NoRetry, PollingConsumer, Producer, Scenario, Step,
+                                 StreamSpec, UniformKeys, UniformSize, ZipfKeys)
+from kinesislab.scenario.model import MergeShards, SplitShard, SwitchMode, UpdateShardCount
 from kinesislab.scenario.runner import Runner
 
 
@@ -17,11 +18,15 @@ class CountingRunner(Runner):
 
     def __init__(self, scenario, seed):
         super().__init__(scenario, seed, "counts")
-        self.paths = {"whole_seconds": 0, "planned_polls": 0, "polls_tick_by_tick": 0}
+        self.paths = {"whole_seconds": 0, "segment_writes": 0, "planned_polls": 0, "polls_tick_by_tick": 0}
 
     def _write_whole_seconds(self, first, end):
         self.paths["whole_seconds"] += 1
         return super()._write_whole_seconds(first, end)
+
+    def _write_segment(self, first, end):
+        self.paths["segment_writes"] += 1
+        return super()._write_segment(first, end)
 
     def _poll_planned(self, *args):
         planned = super()._poll_planned(*args)
@@ -32,6 +37,7 @@ class CountingRunner(Runner):
 class ReferenceRunner(Runner):
     closed_form_reads = False
     closed_form_writes = False
+    firehose_in_segments = False
 
 
 def _same(scenario: Scenario, seed: int = 7) -> dict:
@@ -42,6 +48,9 @@ def _same(scenario: Scenario, seed: int = 7) -> dict:
         pd.testing.assert_frame_equal(getattr(fast, frame), getattr(reference, frame), check_exact=False, rtol=1e-9)
     assert fast.delivered == reference.delivered
     assert fast.bill().equals(reference.bill())
+    for name, deliveries in reference.firehose.items():
+        pd.testing.assert_frame_equal(fast.firehose[name], deliveries, check_exact=True)
+        assert fast.firehose_cost(name) == reference.firehose_cost(name)
     return fast_runner.paths
 
 
@@ -98,3 +107,58 @@ def test_a_large_record_byte_tank_goes_tick_by_tick_and_agrees():
         consumers=[EnhancedFanOutConsumer(name="efo")],
         duration=30)
     assert _same(scenario)["whole_seconds"] == 0
+
+
+def test_writes_with_backoff_on_a_hot_shard_are_solved_per_segment_across_reshards():
+    # The lesson-sized run: a hot shard refuses records every second, retries pile up and spread.
+    scenario = Scenario(
+        stream=StreamSpec(shards=4),
+        producers=[Producer(traffic=Step(2500, 6000, 30), keys=ZipfKeys(300, 1.3), retry=ExponentialBackoff())],
+        consumers=[PollingConsumer(name="app"), EnhancedFanOutConsumer(name="efo")],
+        events=[SplitShard(at=40, shard_id="shardId-000000000000"), UpdateShardCount(at=70, target=2)],
+        duration=110)
+    paths = _same(scenario)
+    assert paths["segment_writes"] >= 3 and paths["whole_seconds"] == 0
+
+
+@pytest.mark.parametrize("retry", [FixedRetry(delay=1.5, max_attempts=3, max_buffered=400),
+                                   ExponentialBackoff(base=0.3, cap=4, max_attempts=4, max_buffered=900, jitter=False),
+                                   ExponentialBackoff(max_buffered=2500)])
+def test_retry_buffers_that_fill_up_agree_with_the_tick_by_tick_run(retry):
+    # max_buffered binds: the oldest attempts keep their room, the rest are dropped pro rata.
+    scenario = Scenario(
+        stream=StreamSpec(shards=2),
+        producers=[Producer(name="hot", traffic=Constant(4000), keys=HotKey(0.7, 20), retry=retry),
+                   Producer(name="plain", traffic=Constant(300), record_size=FixedSize(3000), keys=UniformKeys(10),
+                            retry=NoRetry())],
+        consumers=[EnhancedFanOutConsumer(name="efo")],
+        duration=40, resolution=0.5)
+    paths = _same(scenario)
+    assert paths["segment_writes"] >= 1
+
+
+def test_firehose_consumers_are_read_in_segments_and_deliver_the_same_objects():
+    scenario = Scenario(
+        stream=StreamSpec(shards=3),
+        producers=[Producer(traffic=Step(800, 2500, 50), record_size=UniformSize(200, 3000), keys=ZipfKeys(200, 1.1),
+                            retry=ExponentialBackoff())],
+        consumers=[FirehoseConsumer(name="archive", size_mib=1, interval_seconds=20),
+                   FirehoseConsumer(name="quick", size_mib=2, interval_seconds=0), PollingConsumer(name="app")],
+        events=[SplitShard(at=35, shard_id="shardId-000000000001")],
+        duration=90)
+    paths = _same(scenario)
+    assert paths["segment_writes"] >= 2 and paths["planned_polls"] >= 2
+
+
+def test_a_switch_to_on_demand_completing_mid_second_sees_the_demand_of_that_second():
+    # Half-second ticks: the switch completes half way through second 15, and the new on-demand
+    # scaler is told that second's whole demand (6,000 records: both ticks, one of them still
+    # provisioned). It is the peak, so 15 minutes later it decides the shard count.
+    scenario = Scenario(
+        stream=StreamSpec(shards=1),
+        producers=[Producer(traffic=Step(6000, 100, 16), keys=UniformKeys(50), retry=NoRetry())],
+        consumers=[EnhancedFanOutConsumer(name="efo")],
+        events=[SwitchMode(at=10.5, mode="ON_DEMAND")],
+        duration=930, resolution=0.5)
+    paths = _same(scenario)
+    assert paths["segment_writes"] >= 1

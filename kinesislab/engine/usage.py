@@ -75,9 +75,10 @@ class UsageMeter:
             if count:
                 self.ingest_bytes_by_second[int(time - created)] += size_bytes * int(count)
 
-    def read(self, size_bytes: int, enhanced_fan_out: bool) -> None:
-        """Count bytes delivered to a polling (GetRecords) or enhanced fan-out consumer."""
-        (self.efo_bytes if enhanced_fan_out else self.get_records_bytes)[self.stream.mode] += size_bytes
+    def read(self, size_bytes: int, enhanced_fan_out: bool, mode: str | None = None) -> None:
+        """Count bytes delivered to a polling (GetRecords) or enhanced fan-out consumer, while the
+        stream was in capacity ``mode`` (default: its mode now)."""
+        (self.efo_bytes if enhanced_fan_out else self.get_records_bytes)[mode or self.stream.mode] += size_bytes
 
     def to_usage(self) -> "Usage":
         """Everything so far as a :class:`kinesislab.pricing.Usage` (time is accounted up to now)."""

@@ -48,6 +48,28 @@ class TimedBuffer(Generic[T]):
         if self.buffered_bytes >= self.size_bytes:
             self._flush("size")
 
+    def add_many(self, items: list[T], sizes: list[int]) -> None:
+        """:meth:`add` for several items arriving at the same instant, in order: the same items,
+        flushes and interval callbacks, with the items between two size flushes added at once."""
+        begin, count = 0, len(items)
+        while begin < count:
+            if not self.items:
+                self.opened_at = self.clock.time
+                generation = self._generation
+                self.clock.schedule(self.opened_at + self.interval_seconds, lambda: self._interval_due(generation))
+            # The first item that brings the buffer to its size ends this run (and flushes it).
+            buffered, end = self.buffered_bytes, begin
+            while end < count:
+                buffered += sizes[end]
+                end += 1
+                if buffered >= self.size_bytes:
+                    break
+            self.items.extend(items[begin:end])
+            self.buffered_bytes = buffered
+            begin = end
+            if buffered >= self.size_bytes:
+                self._flush("size")
+
     def discard(self) -> list[T]:
         """Empty the buffer without flushing (the stream was deleted); returns what was dropped."""
         dropped = self.items

@@ -58,7 +58,15 @@ class BufferingHints:
     interval_seconds: int = 300
 
 
-@dataclass
+def lambda_record_id(serial: int) -> str:
+    """The Lambda recordId of a stream's ``serial``-th record. On AWS they are long digit strings;
+    this one is unique per stream and deterministic: str(10**55 + serial), written as "1" and 55
+    zero-padded digits because formatting a small int is several times cheaper than printing a
+    56-digit one."""
+    return f"1{serial:055d}"
+
+
+@dataclass(slots=True)  # slots: created once per record, often tens of thousands per run
 class FirehoseRecord:
     """A record inside Firehose. ``arrival`` is epoch seconds; ``record_id`` is its Lambda recordId."""
 
@@ -178,8 +186,7 @@ class DeliveryStream:
     # ------------------------------------------------------------------ ingestion
     def _next_record_id(self) -> str:
         self._record_counter += 1
-        # Lambda recordIds are long digit strings on AWS; this one is unique per stream and deterministic.
-        return str(10**55 + self._record_counter)
+        return lambda_record_id(self._record_counter)
 
     def _put_record_id(self) -> str:
         """A RecordId for a Direct PUT response: deterministic from the seed, stream and count."""
@@ -188,6 +195,13 @@ class DeliveryStream:
 
     def ingest(self, data: bytes, arrival: float | None = None, kinesis_metadata: dict | None = None) -> str:
         """Accept one record now (quota already checked); returns its Direct PUT RecordId."""
+        self.accept(data, arrival, kinesis_metadata)
+        return self._put_record_id()
+
+    def accept(self, data: bytes, arrival: float | None = None, kinesis_metadata: dict | None = None) -> None:
+        """:meth:`ingest` without composing the response's RecordId (a hash, most of a record's
+        cost), for callers that discard it: the Kinesis source and simulated workloads. The
+        RecordIds of later :meth:`ingest` calls are the same either way (they follow the count)."""
         record = FirehoseRecord(bytes(data), self.sim.clock.time if arrival is None else arrival,
                                 self._next_record_id(), kinesis_metadata)
         size = len(record.data)
@@ -202,14 +216,33 @@ class DeliveryStream:
             self._transform_buffer.add(record, size)
         else:
             self._buffer.add(record, size)
-        return self._put_record_id()
+
+    def accept_direct_puts(self, payloads: list[bytes]) -> None:
+        """:meth:`accept` for several Direct PUT records arriving now, in order: the same records,
+        totals, buffers and deliveries as one call each. Without a transformation the records
+        enter the buffer together (:meth:`TimedBuffer.add_many`); with one, one by one, as the
+        Lambda buffer may invoke the function between two records."""
+        if self._transform_buffer is not None:
+            for data in payloads:
+                self.accept(data)
+            return
+        now = self.sim.clock.time
+        first = self._record_counter + 1
+        self._record_counter += len(payloads)
+        records = [FirehoseRecord(bytes(data), now, lambda_record_id(serial), None)
+                   for data, serial in zip(payloads, range(first, self._record_counter + 1))]
+        sizes = [len(record.data) for record in records]
+        self._sizes.extend(sizes)
+        self.totals["IncomingRecords"] += len(records)
+        self.totals["IncomingBytes"] += sum(sizes)
+        self._buffer.add_many(records, sizes)
 
     def _from_kinesis(self, record: dict, shard_id: str) -> None:
         arrival = record["ApproximateArrivalTimestamp"].timestamp()
         metadata = {"shardId": shard_id, "partitionKey": record["PartitionKey"],
                     "approximateArrivalTimestamp": round(arrival * 1000),
                     "sequenceNumber": record["SequenceNumber"], "subsequenceNumber": 0}
-        self.ingest(record["Data"], arrival, metadata)
+        self.accept(record["Data"], arrival, metadata)
 
     # ------------------------------------------------------------------ transformation
     def _run_transform(self, records: list[FirehoseRecord], trigger: str) -> None:

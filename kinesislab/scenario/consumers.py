@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kinesislab.clock import VirtualClock
 from kinesislab.firehose.buffer import TimedBuffer
 from kinesislab.scenario.model import EnhancedFanOutConsumer, FirehoseConsumer, KclConsumer, PollingConsumer
 from kinesislab.scenario.shard_log import ShardLog
@@ -401,20 +402,42 @@ class FanOutReader(Reader):
 class FirehoseReader(PollingReader):
     """A Firehose stream reading the data stream: a polling reader whose reads fill Firehose's
     own delivery buffer (the same :class:`~kinesislab.firehose.buffer.TimedBuffer` the
-    record-level Firehose uses), in chunks of (records, bytes, arrival second)."""
+    record-level Firehose uses), in chunks of (records, bytes, arrival second).
+
+    The buffer runs on a clock of its own (``clock=None``), which :meth:`feed` and
+    :meth:`catch_up` move to the tick being read: the runner reads a segment of ticks after
+    writing it, when the simulator's clock is already at the segment's end. Passing the
+    simulator's clock instead gives the reference behaviour (read each tick as it happens, the
+    buffer's interval callbacks running inside ``sim.advance``); both deliver the same objects
+    at the same virtual times, because the interval callbacks fall due at the same instants.
+    """
 
     kind = "firehose"
 
-    def __init__(self, spec: FirehoseConsumer, ticks: int, resolution: float, clock, start_time: float):
+    def __init__(self, spec: FirehoseConsumer, ticks: int, resolution: float, clock: VirtualClock | None,
+                 start_time: float):
         super().__init__(spec, ticks, resolution)
         self.start_time = start_time
         self.deliveries: list[dict] = []
+        #: True when the buffer's clock is this reader's own (moved by feed and catch_up only).
+        self.own_clock = clock is None
+        if clock is None:
+            clock = VirtualClock()
+            clock.time = clock.start_time = start_time  # the run's first tick (epoch s)
         self.buffer = TimedBuffer(clock, int(spec.size_mib * 2**20), spec.interval_seconds, self._delivered)
         self.clock = clock
         self.record_bytes: list[tuple[float, int]] = []  # (record size, count) read, for the bill
 
-    def feed(self, records: float, size_bytes: float) -> None:
-        """Add what this tick's polls returned, splitting the chunk where it fills the buffer."""
+    def catch_up(self, now: float) -> None:
+        """Move the buffer's own clock to ``now`` (epoch s), delivering what falls due on the way."""
+        if self.own_clock:
+            self.clock.advance_to(now)
+
+    def feed(self, records: float, size_bytes: float, now: float | None = None) -> None:
+        """Add what the polls of the tick at ``now`` (epoch s; default the clock's time) returned,
+        splitting the chunk where it fills the buffer."""
+        if now is not None:
+            self.catch_up(now)
         records, size_bytes = int(round(records)), float(size_bytes)
         if records <= 0:
             return
@@ -423,7 +446,7 @@ class FirehoseReader(PollingReader):
         arrival = self.clock.time
         while records > 0:
             room = self.buffer.size_bytes - self.buffer.buffered_bytes
-            fits = max(1, min(records, int(np.ceil(room / mean))))
+            fits = max(1, min(records, math.ceil(room / mean)))
             self.buffer.add((fits, fits * mean, arrival), int(round(fits * mean)))
             records -= fits
 

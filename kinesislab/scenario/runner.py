@@ -8,13 +8,18 @@ Python object per record. ``backend="records"`` sends the very same counts as re
 through ``put_records`` instead, which is how the tests prove both paths agree.
 
 Speed comes from segments. Readers never influence writers, so the runner writes a stretch of
-ticks first (up to the next scheduled event, a change of the shard map, or
-:data:`SEGMENT_TICKS`) and then reads it. Where the rules allow a closed form it is used --
+ticks first (up to the next scheduled event, a change of the shard map or of the capacity mode,
+or :data:`SEGMENT_TICKS`) and then reads it. Where the rules allow a closed form it is used --
 producers that never retry on a provisioned stream are solved for all the segment's seconds at
-once; enhanced fan-out readers, and polling readers whose calls the shared GetRecords budget
-all admits, for all its ticks at once -- and everything else goes tick by tick. The closed forms
-give the same numbers as the tick-by-tick path (``closed_form_writes`` / ``closed_form_reads``
-switch them off; the tests compare both).
+once; enhanced fan-out readers, and polling readers (Firehose consumers included) whose calls
+the shared GetRecords budget all admits, for all its ticks at once -- and everything else goes
+tick by tick. Producers that retry, on a provisioned stream of up to
+:data:`~kinesislab.scenario.segment_writes.MAX_SLOTS` shards, still go tick by tick, but in one
+plain-Python pass over the segment (:mod:`kinesislab.scenario.segment_writes`) instead of
+about 60 numpy calls per tick. A Firehose consumer's buffer runs on a clock of its own, moved to
+each tick as its reads are fed in. The fast paths give the same numbers as the tick-by-tick path
+(``closed_form_writes`` / ``closed_form_reads`` / ``firehose_in_segments`` switch them off; the
+tests compare both).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from kinesislab.scenario.consumers import (FanOutReader, FirehoseReader, KclRead
 from kinesislab.scenario.keys import shard_shares
 from kinesislab.scenario.producers import ProducerState
 from kinesislab.scenario.results import Results, TickRecorder
+from kinesislab.scenario.segment_writes import MAX_SLOTS as SEGMENT_WRITES_MAX_SLOTS
+from kinesislab.scenario.segment_writes import write_segment
 from kinesislab.scenario.shard_log import ShardLog
 from kinesislab.simulator import Simulator
 
@@ -58,6 +65,9 @@ class Runner:
     #: Solve the writes of whole seconds at once where no tick feeds the next (False: always tick
     #: by tick, the tests' reference).
     closed_form_writes = True
+    #: Read Firehose consumers in segments, their buffers on clocks of their own (False: one-tick
+    #: segments, the buffers on the simulator's clock -- the tests' reference).
+    firehose_in_segments = True
 
     def __init__(self, scenario: m.Scenario, seed: int, backend: str):
         self.scenario = scenario
@@ -95,7 +105,8 @@ class Runner:
         self.producers = [ProducerState.start(p, self.resolution, len(self.stream.shards_by_slot))
                           for p in scenario.producers]
         self.readers = [make_reader(c, self.ticks, self.resolution, limits.efo_shard_bytes_per_second,
-                                    self.sim.clock, self.start_time) for c in scenario.consumers]
+                                    None if self.firehose_in_segments else self.sim.clock, self.start_time)
+                        for c in scenario.consumers]
         self.events = sorted(scenario.events, key=lambda e: e.at)
         self.event_outcomes: list[dict] = []
         self.lineage = Lineage()
@@ -105,6 +116,8 @@ class Runner:
         self._topology_version = -1
         self.recorder = TickRecorder(self.ticks)
         self._poll_rounds = 0
+        #: Until when (epoch s) an UpdateStreamMode may still complete (see _writes_in_segment).
+        self._mode_switch_until = -math.inf
         self._tick_times = np.zeros(self.ticks)  # the simulator's clock at each tick (epoch seconds)
         self._write_series = {name: self.recorder.scalars[name] for name in (
             "OfferedRecords", "AcceptedRecords", "ThrottledRecords", "RetriedRecords", "DroppedRecords",
@@ -127,8 +140,9 @@ class Runner:
         bar = None
         began = wallclock.perf_counter()
         tick = 0
-        # A Firehose consumer's buffer runs on the simulator's clock: read each tick as it happens.
-        longest = 1 if any(isinstance(r, FirehoseReader) for r in self.readers) else SEGMENT_TICKS
+        # A Firehose buffer on the simulator's clock (the reference) must be read as each tick happens.
+        on_sim_clock = any(isinstance(r, FirehoseReader) and not r.own_clock for r in self.readers)
+        longest = 1 if on_sim_clock else SEGMENT_TICKS
         while tick < self.ticks:
             if bar is None and progress is not False and tick >= 50:
                 projected = (wallclock.perf_counter() - began) / tick * self.ticks
@@ -142,9 +156,15 @@ class Runner:
             self._live = np.array([s.slot for s in self.stream.live_shards()], dtype=np.int64)
             # Shards added by on-demand scaling during the segment join the next one.
             self._segment_slots = len(self.stream.shards_by_slot)
+            # A segment ends when the capacity mode changes: its reads are billed in this mode.
+            self._segment_mode = self.stream.mode
             end = min(self.ticks, first + longest, self._next_event_tick())
-            if longest > 1 and self._writes_in_whole_seconds():
-                tick = self._write_whole_seconds(first, end)
+            write_all = None
+            if longest > 1:
+                write_all = (self._write_whole_seconds if self._writes_in_whole_seconds()
+                             else self._write_segment if self._writes_in_segment() else None)
+            if write_all is not None:
+                tick = write_all(first, end)
                 self._read_segment(first, tick)
                 if bar is not None:
                     bar.update(tick - first)
@@ -156,7 +176,7 @@ class Runner:
                     self._read_segment(tick, tick + 1)
                 self.sim.advance(self.resolution)
                 tick += 1
-                if self.stream.topology_version != self._topology_version:
+                if self.stream.topology_version != self._topology_version or self.stream.mode != self._segment_mode:
                     break
             if longest > 1:
                 self._read_segment(first, tick)
@@ -183,6 +203,8 @@ class Runner:
             outcome = "ok"
             try:
                 self._apply(event)
+                if isinstance(event, m.SwitchMode):
+                    self._mode_switch_until = self.sim.clock.time + self.sim.limits.stream_updating_seconds
             except ClientError as error:
                 outcome = f"{error.response['Error']['Code']}: {error.response['Error']['Message']}"
             self.event_outcomes.append({"at": event.at, "event": type(event).__name__,
@@ -275,12 +297,28 @@ class Runner:
         return (self.closed_form_writes and self._write_tick == self._write_layers and self.resolution == 1.0
                 and self.stream.scaler is None and self.stream.mode == "PROVISIONED"
                 and self.stream.write_budget.holds_one_second
+                and self.sim.clock.time >= self._mode_switch_until  # see _writes_in_segment
                 and all(isinstance(p.spec.retry, m.NoRetry) for p in self.producers))
 
-    def _write_whole_seconds(self, first: int, end: int) -> int:
-        """Writes of ticks ``first ..`` up to ``end`` or a change of the shard map, solved together
-        (:meth:`~kinesislab.engine.throughput.WriteBudget.take_whole_seconds`); the same numbers,
-        random draws included, as :meth:`_write_layers` tick by tick. Returns the tick it stopped at."""
+    def _writes_in_segment(self) -> bool:
+        """Whether this segment's writes can go through :func:`~kinesislab.scenario.segment_writes.write_segment`
+        (retries allowed): plain producers on the counts backend, a provisioned stream (no
+        on-demand scaling watching each second's demand), and few enough shards that a loop
+        over them is cheaper than the numpy path's calls.
+
+        Not while a capacity-mode switch is pending either: the stream's per-second demand tally,
+        which this path does not keep, reaches the new on-demand scaler when the switch completes
+        in the middle of a second (the tick-by-tick path keeps it)."""
+        return (self.closed_form_writes and self._write_tick == self._write_layers
+                and self.stream.scaler is None and self.stream.mode == "PROVISIONED"
+                and self.sim.clock.time >= self._mode_switch_until
+                and len(self.stream.shards_by_slot) <= SEGMENT_WRITES_MAX_SLOTS
+                and bool((self._layer_sizes > 0).all()))
+
+    def _advance_segment(self, first: int, end: int) -> int:
+        """Move the clock over ticks ``first ..`` up to ``end``, noting each tick's time, and stop
+        early after a change of the shard map or of the capacity mode (the writes of those ticks
+        come afterwards: they move nothing the clock does). Returns the tick it stopped at."""
         tick = first
         mode = self.stream.mode
         while tick < end:
@@ -290,15 +328,20 @@ class Runner:
             # A mode switch completing (UpdateStreamMode) ends the run of seconds like a reshard.
             if self.stream.topology_version != self._topology_version or self.stream.mode != mode:
                 break
-        length = tick - first
-        slots = self._segment_slots
+        return tick
+
+    def _draw_new_records(self, first: int, end: int) -> np.ndarray:
+        """New records ``[tick, producer, slot]`` for ticks ``first .. end - 1``, drawn in the order
+        the tick-by-tick path draws them (tick by tick, producers in order)."""
+        length = end - first
         producers = self.producers
         rng = self.sim.rng
-        counts = np.zeros((length, len(producers), slots))
+        counts = np.zeros((length, len(producers), self._segment_slots))
         new = np.array([[state.new_records(t * self.resolution, t) for state in producers]
-                        for t in range(first, tick)], dtype=np.int64).reshape(length, len(producers))
+                        for t in range(first, end)], dtype=np.int64).reshape(length, len(producers))
         if len(producers) == 1:
-            # One call draws exactly what one call per tick would (numpy loops over n in order).
+            # One call draws exactly what one call per tick would (numpy loops over n in order;
+            # n = 0 draws nothing, as the tick-by-tick path skips it).
             counts[:, 0, self.open_slots] = rng.multinomial(new[:, 0], self._shares_for(producers[0].spec.keys))
         else:
             for row in range(length):
@@ -306,27 +349,50 @@ class Runner:
                     if new[row, index]:
                         counts[row, index, self.open_slots] = rng.multinomial(
                             new[row, index], self._shares_for(state.spec.keys))
+        return counts
+
+    def _write_segment(self, first: int, end: int) -> int:
+        """Writes of ticks ``first ..`` up to ``end`` or a change of the shard map, retries
+        included, in one pass of :func:`~kinesislab.scenario.segment_writes.write_segment`; the
+        same numbers as :meth:`_write_layers` tick by tick. Returns the tick it stopped at."""
+        mode = self.stream.mode
+        tick = self._advance_segment(first, end)
+        length = tick - first
+        slots = self._segment_slots
+        for state in self.producers:
+            state.ensure_slots(slots)
+        new = self._draw_new_records(first, tick)
         times = self._tick_times[first:tick]
-        accepted_layers = self.stream.write_budget.take_whole_seconds(
-            counts, self._layer_sizes, math.floor(times[-1]))
-        if accepted_layers is None:  # buckets hold more than a second: go tick by tick after all
-            raise RuntimeError("take_whole_seconds refused a stream _writes_in_whole_seconds accepted")
-        attempts = counts.sum(axis=1)
+        done = write_segment(self.producers, self.stream.write_budget, slots, first, times, new,
+                             self._layer_sizes.tolist())
+        accepted_layers = done.accepted_layers
+        attempts = done.attempts
         accepted = accepted_layers.sum(axis=1)
         accepted_bytes = np.einsum("lgs,g->ls", accepted_layers, self._layer_sizes)
-        for index, state in enumerate(producers):
+        for index, state in enumerate(self.producers):
             self.stream.usage.accepted_each_second(int(state.size_bytes), accepted_layers[:, index].sum(axis=1), times,
                                                    mode)
         self.log.append_rows(accepted, accepted_bytes)
-        span = slice(first, tick)
+        self._record_writes(first, new.sum(axis=(1, 2)), done.retried, done.dropped, done.buffered, attempts,
+                            accepted, accepted_bytes)
+        return tick
+
+    def _record_writes(self, first: int, offered: np.ndarray, retried: np.ndarray, dropped: np.ndarray,
+                       buffered: np.ndarray, attempts: np.ndarray, accepted: np.ndarray,
+                       accepted_bytes: np.ndarray) -> None:
+        """:meth:`_record_write` for a run of ticks: arrays ``[tick]`` and ``[tick, slot]`` (one user
+        record per Kinesis record)."""
+        length = len(offered)
+        span = slice(first, first + length)
         series = self._write_series
-        throttled = attempts.sum(axis=1) - accepted.sum(axis=1)
         incoming = accepted.sum(axis=1)
-        series["OfferedRecords"][span] += new.sum(axis=1)
+        throttled = attempts.sum(axis=1) - incoming
+        series["OfferedRecords"][span] += offered
         series["AcceptedRecords"][span] += incoming
         series["ThrottledRecords"][span] += throttled
-        series["DroppedRecords"][span] += throttled  # nobody retries
-        series["BufferedRecords"][span] = 0
+        series["RetriedRecords"][span] += retried
+        series["DroppedRecords"][span] += dropped
+        series["BufferedRecords"][span] = buffered
         series["IncomingRecords"][span] += incoming
         series["IncomingBytes"][span] += accepted_bytes.sum(axis=1)
         series["WriteProvisionedThroughputExceeded"][span] += throttled
@@ -343,6 +409,32 @@ class Runner:
             rows["IncomingBytes"][first + row] = accepted_bytes[row]
             rows["OfferedRecords"][first + row] = attempts[row]
             rows["WriteProvisionedThroughputExceeded"][first + row] = refused[row]
+
+    def _write_whole_seconds(self, first: int, end: int) -> int:
+        """Writes of ticks ``first ..`` up to ``end`` or a change of the shard map, solved together
+        (:meth:`~kinesislab.engine.throughput.WriteBudget.take_whole_seconds`); the same numbers,
+        random draws included, as :meth:`_write_layers` tick by tick. Returns the tick it stopped at."""
+        mode = self.stream.mode
+        tick = self._advance_segment(first, end)
+        length = tick - first
+        producers = self.producers
+        counts = self._draw_new_records(first, tick)
+        times = self._tick_times[first:tick]
+        accepted_layers = self.stream.write_budget.take_whole_seconds(
+            counts, self._layer_sizes, math.floor(times[-1]))
+        if accepted_layers is None:  # buckets hold more than a second: go tick by tick after all
+            raise RuntimeError("take_whole_seconds refused a stream _writes_in_whole_seconds accepted")
+        attempts = counts.sum(axis=1)
+        accepted = accepted_layers.sum(axis=1)
+        accepted_bytes = np.einsum("lgs,g->ls", accepted_layers, self._layer_sizes)
+        for index, state in enumerate(producers):
+            self.stream.usage.accepted_each_second(int(state.size_bytes), accepted_layers[:, index].sum(axis=1), times,
+                                                   mode)
+        self.log.append_rows(accepted, accepted_bytes)
+        throttled = attempts.sum(axis=1) - accepted.sum(axis=1)
+        # Nobody retries: every refused record is dropped, and nothing is ever buffered.
+        self._record_writes(first, counts.sum(axis=(1, 2)), np.zeros(length), throttled, np.zeros(length), attempts,
+                            accepted, accepted_bytes)
         return tick
 
     def _write_layers(self, tick: int, t: float) -> None:
@@ -545,6 +637,10 @@ class Runner:
             planned = self._poll_planned(polling, first, end, means, retention_ticks)
             reads.update(planned if planned is not None else self._poll_tick_by_tick(polling, first, end, retention_ticks))
         log.now_row = end
+        for reader in self.readers:
+            if isinstance(reader, FirehoseReader):
+                # Interval deliveries due up to the next tick (sim.advance runs them in the reference).
+                reader.catch_up(self._tick_times[end - 1] + self.resolution)
         self._book_reads(reads, first, end, means)
 
     def _poll_planned(self, polling: list[int], first: int, end: int, means: np.ndarray,
@@ -552,8 +648,9 @@ class Runner:
         """Polling applications' reads for the segment in closed form, if the shared GetRecords
         budget admits every call; None (and nothing changed) otherwise."""
         readers = [self.readers[i] for i in polling]
-        if not self.closed_form_reads or any(type(r) is not PollingReader for r in readers):
-            return None  # KCL leases and Firehose buffers move tick by tick
+        if not self.closed_form_reads or any(
+                type(r) is not PollingReader and not (isinstance(r, FirehoseReader) and r.own_clock) for r in readers):
+            return None  # KCL leases, and Firehose buffers on the simulator's clock, move tick by tick
         limits = self.sim.limits
         plans, calls, read_bytes = {}, 0.0, 0.0
         for index, reader in zip(polling, readers):
@@ -577,11 +674,38 @@ class Runner:
         for index, (reader, plan, plan_calls, per_tick) in plans.items():
             reader.commit(plan)
             reader.calls_made += int(plan_calls.sum())
+            if isinstance(reader, FirehoseReader):
+                self._feed_planned(reader, plan, first, means)
         any_calls = np.zeros(end - first, dtype=bool)
         for _, _, _, per_tick in plans.values():
             any_calls |= per_tick > 0
         self._poll_rounds += int(any_calls.sum())
         return {index: plan for index, (_, plan, _, _) in plans.items()}
+
+    def _feed_planned(self, reader: FirehoseReader, plan: SegmentReads, first: int, means: np.ndarray) -> None:
+        """Feed a Firehose reader's buffer tick by tick from its planned reads, with the numbers
+        :meth:`_poll_tick_by_tick` feeds it: each tick's records and bytes summed over the shards
+        readable at that tick."""
+        live = self._live
+        unlock = plan.unlock[live]
+        counts = plan.counts
+        length = counts.shape[1]
+        times = self._tick_times[first:first + length].tolist()
+        if (unlock <= 0).all():
+            # Every live shard readable all segment: sum the ticks at once. The tick-by-tick path
+            # sums each tick's shards in another order, which gives the same result only when
+            # every term is a whole number (records always are; bytes when each tick's mean record
+            # size is): then every sum is exact, in any order.
+            count = counts[live]
+            size = count * means[live]
+            if (size == np.floor(size)).all() and size.sum() < 2.0 ** 52:
+                for records, size_bytes, now in zip(count.sum(axis=0).tolist(), size.sum(axis=0).tolist(), times):
+                    reader.feed(records, size_bytes, now)
+                return
+        for row in range(length):
+            readable = live[unlock <= row]
+            count = counts[readable, row]
+            reader.feed(count.sum(), float((count * means[readable, row]).sum()), times[row])
 
     def _poll_tick_by_tick(self, polling: list[int], first: int, end: int,
                            retention_ticks: int) -> dict[int, SegmentReads]:
@@ -619,7 +743,8 @@ class Runner:
                                        limits.get_records_max_records, reads[index], row)
                 reads[index].after[live, row] = reader.positions[live]
                 if isinstance(reader, FirehoseReader):
-                    reader.feed(count.sum(), float((count * log.mean_record_bytes(readable)).sum()))
+                    reader.feed(count.sum(), float((count * log.mean_record_bytes(readable)).sum()),
+                                self._tick_times[tick])
                 if isinstance(reader, KclReader):
                     reader.maybe_checkpoint(readable, (tick + 1) * self.resolution, self.lineage, log)
                     # Takeovers happen in fail_over above and in AddWorker events: book them all.
@@ -689,7 +814,8 @@ class Runner:
                 rec.scalars["SubscribeToShardEvent.Bytes"][span] += bytes_per_tick
                 metric = "SubscribeToShardEvent.MillisBehindLatest"
             # Billing counts whole bytes per tick, as a tick-by-tick meter would.
-            stream.usage.read(int(np.trunc(bytes_per_tick).sum()), enhanced_fan_out=isinstance(reader, FanOutReader))
+            stream.usage.read(int(np.trunc(bytes_per_tick).sum()), enhanced_fan_out=isinstance(reader, FanOutReader),
+                              mode=self._segment_mode)
             rec.consumers[("Records", reader.name)][span] += records_per_tick
             rec.consumers[("Bytes", reader.name)][span] += bytes_per_tick
             behind = millis_behind(self.log, segment, live, self.resolution)
