@@ -12,7 +12,8 @@ would, with ``Dashboard.set`` (the same path as a slider: ``refresh`` -> compute
 render). This is done ``--repeats`` times (3), each time on a freshly built dashboard, and the
 updates pooled. Each update is split as ``Dashboard.refresh`` records it:
 
-* compute -- the simulation (``Dashboard.compute``);
+* compute -- the simulation (``Dashboard.compute``), split into "new" (a setting simulated now)
+  and "kept" (a setting seen before, its result kept by ``Dashboard.compute_key``; no simulation);
 * draw+encode -- updating the artists (``Dashboard.draw``), painting the figure and encoding the
   PNG pushed to the page (``LiveFigure.render``).
 
@@ -135,7 +136,8 @@ def full_redraw_ms(figure: Figure) -> float:
 
 
 def measure(name: str, build, control: str, values: list, repeats: int) -> dict | None:
-    row = {"name": name, "compute": [], "first": [], "seen": [], "full": [], "parts_rendered": 0, "parts": 0}
+    row = {"name": name, "compute": [], "compute_kept": [], "first": [], "seen": [], "full": [], "parts_rendered": 0,
+           "parts": 0}
     for _ in range(repeats):
         if not _measure_once(row, build(), control, values):
             return None
@@ -154,7 +156,7 @@ def _measure_once(row: dict, dashboard, control: str, values: list) -> bool:
             if "cannot" in dashboard.message.value or "refused" in dashboard.message.value:
                 print(f"  {name}: {control}={value!r} failed: {dashboard.message.value}", flush=True)
                 return False
-            row["compute"].append(dashboard.last_compute_ms)
+            row["compute_kept" if dashboard.last_compute_reused else "compute"].append(dashboard.last_compute_ms)
             row[visit].append(dashboard.last_draw_ms)
             report = dashboard.live_figure.painter.report
             if visit == "first":
@@ -176,11 +178,11 @@ def main() -> int:
           f"load average {os.getloadavg()[0]:.1f}; CPU time (time.process_time), median ms")
     bare = bare_matplotlib_redraw()
     print(f"baseline, a bare matplotlib redraw (9x4 in, one line, canvas.draw + savefig png): {bare:.1f} ms\n")
-    header = (f"{'dashboard':18s} {'compute':>8s} {'draw+encode':>12s} {'draw+encode':>12s} {'update':>8s} "
-              f"{'full':>8s} {'parts':>7s} {'new look':>9s}")
+    header = (f"{'dashboard':18s} {'compute':>8s} {'compute':>8s} {'draw+encode':>12s} {'draw+encode':>12s} "
+              f"{'update':>8s} {'full':>8s} {'parts':>7s} {'new look':>9s}")
     print(header)
-    print(f"{'':18s} {'':>8s} {'new look':>12s} {'seen':>12s} {'new look':>8s} {'redraw':>8s} {'redrawn':>7s} "
-          f"{'/ bare':>9s}")
+    print(f"{'':18s} {'new':>8s} {'kept':>8s} {'new look':>12s} {'seen':>12s} {'new look':>8s} {'redraw':>8s} "
+          f"{'redrawn':>7s} {'/ bare':>9s}")
     rows = []
     for name, build, control, values in lessons():
         if args.only and args.only not in name:
@@ -190,8 +192,9 @@ def main() -> int:
             continue
         rows.append(row)
         compute, first, seen = (statistics.median(row[k]) for k in ("compute", "first", "seen"))
+        kept = f"{statistics.median(row['compute_kept']):8.1f}" if row["compute_kept"] else f"{'-':>8s}"
         full = statistics.median(row["full"])
-        print(f"{name:18s} {compute:8.1f} {first:12.1f} {seen:12.1f} {compute + first:8.1f} {full:8.1f} "
+        print(f"{name:18s} {compute:8.1f} {kept} {first:12.1f} {seen:12.1f} {compute + first:8.1f} {full:8.1f} "
               f"{row['parts_rendered']:>3d}/{row['parts']:<3d} {first / bare:8.2f}x", flush=True)
     if rows:
         firsts = [statistics.median(r["first"]) for r in rows]

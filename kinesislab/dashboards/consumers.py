@@ -19,7 +19,7 @@ from matplotlib.patches import Patch
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
-from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, nice_ceiling, tidy
+from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, nice_ceiling, pin_ylabel, set_ticks, tidy
 from kinesislab.scenario import (Constant, EnhancedFanOutConsumer, FixedSize, PollingConsumer, Producer, RandomKeys,
                                  Scenario, StreamSpec, run)
 
@@ -100,6 +100,7 @@ class _LagLines:
         self.ax = ax
         self.lines = [ax.plot([], [], linewidth=1.4)[0] for _ in range(max_lines)]
         tidy(ax, "How far behind each consumer is", "time (s)", "behind the newest record (s)")
+        pin_ylabel(ax, "888.8")
         ax.legend(handles=[Line2D([], [], color=COLOURS["consumer"], linewidth=1.4, label="polling app (one line each)"),
                            Line2D([], [], color=COLOURS["efo"], linewidth=3, linestyle="--",
                                   label="enhanced fan-out")],
@@ -141,6 +142,7 @@ class _ReadBars:
         self.limit = ax.axhline(2.0, **CAPACITY_LINE)
         self.needed = ax.axhline(0.0, color=COLOURS["offered"], linestyle=":", linewidth=1.5)
         tidy(ax, "Read per shard (last 50 s)", "reader (enhanced fan-out consumers numbered)", "MiB/s per shard")
+        pin_ylabel(ax, "8.88")
         ax.legend(handles=[Patch(color=COLOURS["consumer"], label="polling apps (stacked)"),
                            Patch(color=COLOURS["efo"], label="enhanced fan-out"),
                            Line2D([], [], label="2 MiB/s read limit", **CAPACITY_LINE),
@@ -166,7 +168,7 @@ class _ReadBars:
         self.limit.set_ydata([limit_mib] * 2)
         self.needed.set_ydata([write_mib] * 2)
         labels = ["polling\n(shared)"] + [str(i + 1) for i in range(len(efo))]
-        self.ax.set_xticks(range(len(efo) + 1), labels, fontsize=FONT_SIZE - 1)
+        set_ticks(self.ax.xaxis, range(len(efo) + 1), labels, fontsize=FONT_SIZE - 1)
         self.ax.set_xlim(-0.6, max(len(efo), 3) + 0.6)
         self.ax.set_ylim(0, nice_ceiling(max(limit_mib * 1.6, bottom * 1.15)))
 
@@ -181,6 +183,7 @@ class _ThrottleLine:
         self.calls, = ax.plot([], [], color=COLOURS["consumer"], linewidth=2.5, label="calls attempted")
         self.limit = ax.axhline(5, label="5 calls/s limit", **CAPACITY_LINE)
         tidy(ax, "Read throttles", "time (s)", "calls per second per shard")
+        pin_ylabel(ax, "88.8")
         ax.legend(loc="upper left", fontsize=FONT_SIZE - 2, frameon=False)
 
     def update(self, results, n: int, polling: int, poll_interval: float, limit_calls: int) -> None:
@@ -218,6 +221,10 @@ class ConsumersDashboard(Dashboard):
                                "2 MiB/s and 5 GetRecords calls per second; each enhanced fan-out consumer gets "
                                "2 MiB/s per shard of its own.", time_control=self.cursor)
         self.cursor.slider.observe(lambda change: self._redraw_at(change["new"]), names="value")
+
+    def compute_key(self, values: dict) -> tuple:
+        """Every control (compute reads nothing else): a setting seen before is not simulated again."""
+        return tuple(sorted(values.items()))
 
     def compute(self, values: dict):
         return run(consumers_scenario(values["polling"], values["poll_interval"], values["efo"],

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-_STYLE = {"description_width": "150px"}
-_LAYOUT = widgets.Layout(width="340px")
+#: Width of the description column (px). The browser cuts a longer description with an ellipsis,
+#: so every description must fit: the longest, "MiB/s written per shard", is 150 px in DejaVu Sans
+#: at JupyterLab's 13 px (the widest of the usual sans fonts); 170 leaves room for font differences.
+#: tests/test_dashboard_layout.py checks every dashboard's descriptions against it.
+DESCRIPTION_WIDTH_PX = 170
+#: Width of a whole control (description, slider and its readout), px.
+CONTROL_WIDTH_PX = 360
+
+_STYLE = {"description_width": f"{DESCRIPTION_WIDTH_PX}px"}
+_LAYOUT = widgets.Layout(width=f"{CONTROL_WIDTH_PX}px")
 
 
 def int_slider(description: str, value: int, low: int, high: int, step: int = 1) -> widgets.IntSlider:
@@ -25,8 +33,17 @@ def log_slider(description: str, value: float, low: float, high: float) -> widge
                                   readout_format=",.0f")
 
 
-def choice(description: str, options: list, value) -> widgets.Dropdown:
-    return widgets.Dropdown(options=options, value=value, description=description, style=_STYLE, layout=_LAYOUT)
+def choice(description: str, options: list, value, width_px: int = CONTROL_WIDTH_PX) -> widgets.Dropdown:
+    """A drop-down list; ``width_px`` (the whole control) may be widened for long options, which the
+    browser would otherwise clip."""
+    layout = _LAYOUT if width_px == CONTROL_WIDTH_PX else widgets.Layout(width=f"{width_px}px")
+    return widgets.Dropdown(options=options, value=value, description=description, style=_STYLE, layout=layout)
+
+
+def text_box(description: str, value: str, placeholder: str = "") -> widgets.Text:
+    """A text field that reports its value when the learner presses Enter (or leaves it)."""
+    return widgets.Text(value=value, description=description, placeholder=placeholder, continuous_update=False,
+                        style=_STYLE, layout=_LAYOUT)
 
 
 def toggle(description: str, options: list, value) -> widgets.ToggleButtons:

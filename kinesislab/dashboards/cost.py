@@ -9,6 +9,7 @@ curve's totals.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from matplotlib.ticker import FuncFormatter
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
-from kinesislab.dashboards.style import COLOURS, FONT_SIZE, nice_ceiling, si, tidy
+from kinesislab.dashboards.style import COLOURS, FONT_SIZE, nice_ceiling, pin_ylabel, si, tidy
 from kinesislab.limits import Limits
 from kinesislab.pricing import (ON_DEMAND, PROVISIONED, SECONDS_PER_HOUR, Prices, break_even_records_per_second,
                                 hourly_cost_curve, on_demand_billed_bytes, put_payload_units, shards_needed)
@@ -152,9 +153,10 @@ class CostCurvePanel:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.xaxis.set_major_formatter(si(""))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"${value:,.3g}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: dollars(value)))
         tidy(ax, "Cost per hour by average write rate", "average records per second (log scale)",
              "USD per hour (log scale)")
+        pin_ylabel(ax, "$888 k")
         ax.legend(loc="upper left", fontsize=FONT_SIZE - 1, frameon=False)
 
     def update(self, curve: pd.DataFrame, rate: float, here: pd.Series, crossing: float | None) -> None:
@@ -180,6 +182,14 @@ class CostCurvePanel:
         else:
             self.cross.set_alpha(0.0)
             self.cross_label.set_text("")
+
+
+def dollars(usd: float) -> str:
+    """A tick label for an amount in USD: $0.01, $1, $100, $10 k, $1 M (never "$1e+03")."""
+    for size, prefix in ((1e6, " M"), (1e3, " k")):
+        if usd >= size:
+            return f"${usd / size:.3g}{prefix}"
+    return f"${usd:.3g}"
 
 
 class BillPanel:
@@ -224,6 +234,7 @@ class CostDashboard(Dashboard):
         self.curve_panel = CostCurvePanel(live.axes[0, 0])
         self.bill_panel = BillPanel(live.axes[0, 1])
         self.grid = np.unique(np.round(np.logspace(0, 5, 241), 3))
+        self._curves: OrderedDict[tuple, tuple[pd.DataFrame, float | None]] = OrderedDict()
         controls = {
             "rate": c.log_slider("average records/s", rate, *RATE_RANGE),
             "record_bytes": c.log_slider("record size (bytes)", record_bytes, 10, 1_000_000),
@@ -244,17 +255,38 @@ class CostDashboard(Dashboard):
                 "retention_hours": float(RETENTIONS[values["retention"]]),
                 **sizing_arguments(values["sizing"], values["peak_to_average"], values["fixed_shards"])}
 
+    #: How many (record size, workload) curves are kept for the rate slider.
+    CURVES_KEPT = 16
+
+    def compute_key(self, values: dict) -> tuple:
+        """Every control (compute reads nothing else)."""
+        return tuple(sorted(values.items()))
+
     def compute(self, values: dict):
         size = int(round(values["record_bytes"]))
         if size > Limits().max_max_record_size_kib * 1024:
             raise ValueError("a record can be at most 10 MiB")
         workload = self.workload(values)
         rate = float(values["rate"])
-        curve = hourly_cost_curve(self.grid, size, **workload)
+        curve, crossing = self._curve_and_crossing(size, workload)
         here = hourly_cost_curve(rate, size, **workload).iloc[0]
-        crossing = first_crossing(size, RATE_RANGE[1], **workload)
         items = hourly_items(rate, size, **workload)
         return {"curve": curve, "here": here, "crossing": crossing, "items": items, "size": size, "rate": rate}
+
+    def _curve_and_crossing(self, size: int, workload: dict) -> tuple[pd.DataFrame, float | None]:
+        """The cost curve over the whole rate range and where the modes cross: they do not depend
+        on the chosen rate, so moving the rate slider (the main control) reuses them; most of the
+        work is here (the crossing search prices 100,000 rates)."""
+        key = (size, tuple(sorted(workload.items())))
+        kept = self._curves.get(key)
+        if kept is None:
+            kept = (hourly_cost_curve(self.grid, size, **workload), first_crossing(size, RATE_RANGE[1], **workload))
+            self._curves[key] = kept
+            while len(self._curves) > self.CURVES_KEPT:
+                self._curves.popitem(last=False)
+        else:
+            self._curves.move_to_end(key)
+        return kept
 
     def draw(self, result, values: dict) -> str:
         here = result["here"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import html
 import time
+from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Any
 
 import ipywidgets as widgets
@@ -32,6 +34,9 @@ class Dashboard(widgets.VBox):
         self.last_update_ms = 0.0
         self.last_compute_ms = 0.0
         self.last_draw_ms = 0.0
+        #: Whether the last refresh took its result from :attr:`_results` instead of computing.
+        self.last_compute_reused = False
+        self._results: OrderedDict[Hashable, Any] = OrderedDict()
         self._clamp_notes: list[str] = []
         controls[main_control].add_class("kinesislab-main-control")
         self.main_control = controls[main_control]
@@ -59,6 +64,18 @@ class Dashboard(widgets.VBox):
     def draw(self, result: Any, values: dict) -> str:
         """Update the figure's artists from ``result``; return the readout (HTML)."""
         raise NotImplementedError
+
+    #: How many results :meth:`refresh` keeps, the least recently shown dropped first. A lesson's
+    #: run holds well under a megabyte; a learner moving a slider back and forth finds the values
+    #: seen before here and waits only for the drawing.
+    RESULTS_KEPT = 32
+
+    def compute_key(self, values: dict) -> Hashable | None:
+        """Everything :meth:`compute`'s result depends on, as a hashable value: equal keys, equal
+        results (the simulations are deterministic, seeded). ``None``, the default, means "do not
+        keep results": compute on every refresh. Subclasses that return a key must leave out the
+        controls that only change the drawing, and must not change a result in :meth:`draw`."""
+        return None
 
     # ------------------------------------------------------------------ machinery
     def values(self) -> dict:
@@ -108,7 +125,7 @@ class Dashboard(widgets.VBox):
         started = self.clock()
         values = self.values()
         try:
-            self.result = self.compute(values)
+            self.result = self._computed(values)
             computed = self.clock()
             readout = self.draw(self.result, values)
             self.live_figure.render()
@@ -124,6 +141,21 @@ class Dashboard(widgets.VBox):
         self.last_update_ms = (finished - started) * 1000
         self.readout.value = readout
         self._say(" ".join(self._clamp_notes))
+
+    def _computed(self, values: dict) -> Any:
+        """:meth:`compute`'s result for ``values``: kept from an earlier refresh with the same
+        :meth:`compute_key`, else computed now (and kept, if it has a key). Errors are not kept."""
+        key = self.compute_key(values)
+        self.last_compute_reused = key is not None and key in self._results
+        if self.last_compute_reused:
+            self._results.move_to_end(key)
+            return self._results[key]
+        result = self.compute(values)
+        if key is not None:
+            self._results[key] = result
+            while len(self._results) > self.RESULTS_KEPT:
+                self._results.popitem(last=False)
+        return result
 
     def _say(self, text: str, error: bool = False) -> None:
         colour = "#D55E00" if error else "#555555"

@@ -34,7 +34,7 @@ class HotShardDashboard(Dashboard):
         self.rate = rate
         self.duration = duration
         live = LiveFigure(10, 4.6, 2, 1, height_ratios=[3, 1.3])
-        self.load = ShardLoadPanel(live.axes[0, 0], max_shards=32, title="Load per shard")
+        self.load = ShardLoadPanel(live.axes[0, 0], max_shards=32, title="Load per shard", max_labels=32)
         self.key_space = KeySpacePanel(live.axes[1, 0])
         controls = {
             "shards": c.int_slider("shards", shards, 1, 32),
@@ -48,6 +48,10 @@ class HotShardDashboard(Dashboard):
         super().__init__("Hot shards: where do the keys land?", controls, "shards", live,
                          intro="A partition key always maps to the same shard. If one key carries much of the "
                                "traffic, its shard hits 1,000 records/s while the others idle.")
+
+    def compute_key(self, values: dict) -> tuple:
+        """Every control (compute reads nothing else): a setting seen before is not simulated again."""
+        return tuple(sorted(values.items()))
 
     def compute(self, values: dict):
         keys = key_distribution(values["distribution"], values["keys"], values["skew"], values["hot_share"],

@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 from functools import lru_cache
 
-import ipywidgets as widgets
 import numpy as np
 from IPython.display import Image
 
@@ -19,7 +18,7 @@ from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
 from kinesislab.dashboards.panels import KeySpacePanel
-from kinesislab.dashboards.style import COLOURS, FONT_SIZE, TextPool, nice_ceiling, tidy
+from kinesislab.dashboards.style import COLOURS, FONT_SIZE, TextPool, nice_ceiling, pin_ylabel, set_ticks, tidy
 from kinesislab.engine.hashing import HASH_KEY_SPACE, hash_key
 from kinesislab.simulator import Simulator
 
@@ -92,6 +91,7 @@ class KeysPerShardPanel:
         self.even = ax.axhline(0, color="#555555", linestyle=":", linewidth=1.2, label="an even share")
         self.labels = TextPool(ax, ha="center", va="bottom", fontsize=FONT_SIZE - 2)
         tidy(ax, title, "shard", "keys")
+        pin_ylabel(ax, "8888")
         ax.legend(loc="upper right", fontsize=FONT_SIZE - 1, frameon=False)
 
     def update(self, counts: list[int], selected: int | None) -> None:
@@ -106,7 +106,7 @@ class KeysPerShardPanel:
         even = sum(counts) / max(n, 1)
         self.even.set_ydata([even, even])
         self.ax.set_xlim(-0.6, n - 0.4)
-        self.ax.set_xticks(range(n))
+        set_ticks(self.ax.xaxis, range(n))
         self.ax.set_ylim(0, nice_ceiling(max(max(counts, default=1), even) * 1.3))
 
 
@@ -163,16 +163,17 @@ class KeySpaceDashboard(Dashboard):
         self.spread = KeysPerShardPanel(live.axes[1, 0])
         controls = {
             "shards": c.int_slider("shards", shards, 1, 16),
-            "key": widgets.Text(value=key, description="partition key", continuous_update=False,
-                                style={"description_width": "150px"}, layout=widgets.Layout(width="340px")),
-            "explicit_hash_key": widgets.Text(value=explicit_hash_key, description="explicit hash key",
-                                              placeholder="empty: hash the partition key",
-                                              continuous_update=False, style={"description_width": "150px"},
-                                              layout=widgets.Layout(width="340px")),
+            "key": c.text_box("partition key", key),
+            "explicit_hash_key": c.text_box("explicit hash key", explicit_hash_key,
+                                            placeholder="empty: hash the partition key"),
         }
         super().__init__("Where does a key land?", controls, "shards", live,
                          intro="Move the shard count; type a partition key (press Enter). The shard in yellow "
                                "owns your key's hash key. Ticks above the line are the first 20 sample keys.")
+
+    def compute_key(self, values: dict) -> tuple:
+        """Every control (compute reads nothing else): a setting seen before is not simulated again."""
+        return tuple(sorted(values.items()))
 
     def compute(self, values: dict) -> dict:
         explicit = values["explicit_hash_key"].strip() or None

@@ -21,7 +21,8 @@ from matplotlib.patches import Patch
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
-from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, keep_legend, nice_ceiling, si, tidy
+from kinesislab.dashboards.style import (CAPACITY_LINE, COLOURS, FONT_SIZE, WIDEST_SI_TICK, keep_legend,
+                                         nice_ceiling, pin_ylabel, si, tidy)
 from kinesislab.producers.anatomy import aggregate_parts
 from kinesislab.scenario import (ChangeTraffic, Constant, ExponentialBackoff, FixedSize, KclConsumer, KillWorker,
                                  KplSettings, Producer, RandomKeys, Scenario, StreamSpec, run)
@@ -95,6 +96,7 @@ class ProducerDashboard(Dashboard):
         self.limit, = ax_time.plot([], [], label="records limit (Kinesis records/s)", zorder=3, **CAPACITY_LINE)
         tidy(ax_time, "User records delivered per second", "time (s)", "user records per second")
         ax_time.yaxis.set_major_formatter(si(""))
+        pin_ylabel(ax_time, WIDEST_SI_TICK)
         ax_time.legend(loc="upper left", fontsize=FONT_SIZE - 1, ncols=2, frameon=False)
         x = np.array([0.0, 1.0])
         self.record_bars = ax_load.bar(x - 0.19, [0, 0], width=0.36, color=COLOURS["accepted"],
@@ -107,7 +109,8 @@ class ProducerDashboard(Dashboard):
         ax_load.set_xticks(x, ["naive", "KPL"])
         ax_load.set_ylim(0, 135)
         ax_load.set_xlim(-0.6, 1.6)
-        ax_load.legend(loc="upper right", fontsize=FONT_SIZE - 1, frameon=False, ncols=3)
+        # Two columns: three side by side are wider than the panel.
+        ax_load.legend(loc="upper right", fontsize=FONT_SIZE - 1, frameon=False, ncols=2)
         controls = {
             "record_bytes": c.log_slider("record size (bytes)", record_bytes, 10, 100_000),
             "rate": c.log_slider("user records/s", rate, 100, 50_000),
@@ -116,6 +119,10 @@ class ProducerDashboard(Dashboard):
         super().__init__("A naive producer against the KPL", controls, "record_bytes", live,
                          intro="Both producers write the same user records with random keys. The naive one sends "
                                "each as its own Kinesis record; the KPL packs many into one aggregated record.")
+
+    def compute_key(self, values: dict) -> tuple:
+        """Every control (compute reads nothing else): a setting seen before is not simulated again."""
+        return tuple(sorted(values.items()))
 
     def compute(self, values: dict):
         size = int(round(values["record_bytes"]))
@@ -352,6 +359,7 @@ class KclCrashDashboard(Dashboard):
         self.written, = ax.step([], [], where="post", color=COLOURS["offered"], linewidth=1.2, label="records written")
         tidy(ax, "Records the group processed per second", "time (s)", "records per second")
         ax.yaxis.set_major_formatter(si(""))
+        pin_ylabel(ax, WIDEST_SI_TICK)
         ax.set_xlim(0, duration)
         ax.legend(loc="upper left", fontsize=FONT_SIZE - 1, frameon=False)
         controls = {
@@ -362,6 +370,10 @@ class KclCrashDashboard(Dashboard):
         super().__init__("A KCL consumer group: checkpoints, a crash and a takeover", controls, "checkpoint_every",
                          live, intro="Four shards, one lease each. Worker 0 crashes; 10 s later its leases expire and "
                                      "the other workers take them over, starting again from the last checkpoint.")
+
+    def compute_key(self, values: dict) -> tuple:
+        """Every control (compute reads nothing else): a setting seen before is not simulated again."""
+        return tuple(sorted(values.items()))
 
     def compute(self, values: dict):
         scenario = kcl_scenario(values["checkpoint_every"], values["crash_at"], values["workers"],

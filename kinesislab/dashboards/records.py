@@ -18,7 +18,8 @@ from matplotlib.patches import FancyBboxPatch
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
-from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, TextPool, nice_ceiling, thousands, tidy
+from kinesislab.dashboards.style import (CAPACITY_LINE, COLOURS, FONT_SIZE, TextPool, nice_ceiling, set_ticks,
+                                         thousands, tidy)
 from kinesislab.simulator import Simulator
 
 STREAM = "orders"
@@ -154,7 +155,7 @@ class RecordLanesPanel:
         self.counts.show((self.SLOTS + 1.0, i, f"{count} record{'s' if count != 1 else ''}")
                          for i, count in enumerate(log.counts))
         self.ax.set_ylim(max(shards, 2) - 0.5, -0.5)        # shard 0 on top; one lane is not a wall
-        self.ax.set_yticks(range(shards), [f"shard {i}" for i in range(shards)])
+        set_ticks(self.ax.yaxis, range(shards), [f"shard {i}" for i in range(shards)])
 
 
 class CapacityPanel:
@@ -254,6 +255,10 @@ class RecordsDashboard(Dashboard):
         super().__init__("Inside a stream: records, shards and capacity", controls, "shards", live,
                          intro="Each box is one record, read back from its shard with a shard iterator; the "
                                "number in it is the customer whose name was the partition key.")
+
+    def compute_key(self, values: dict) -> tuple:
+        """Every control (compute reads nothing else): a setting seen before is not simulated again."""
+        return tuple(sorted(values.items()))
 
     def compute(self, values: dict) -> PutLog:
         return put_some_records(values["shards"], values["records"], values["keys"])

@@ -113,6 +113,10 @@ class ReshardingDashboard(Dashboard):
                                f"point of its hash key range; at {MERGE_AT:g} s shards 1 and 2 may be merged. "
                                "Each change takes effect when the stream is ACTIVE again.")
 
+    def compute_key(self, values: dict) -> tuple:
+        """Every control (compute reads nothing else): a setting seen before is not simulated again."""
+        return tuple(sorted(values.items()))
+
     def compute(self, values: dict):
         return run(resharding_scenario(values["split_percent"], values["merge"] == "yes", values["hot_rate"],
                                        duration=self.duration), seed=0, progress=False)

@@ -205,13 +205,19 @@ class RetentionDashboard(Dashboard):
         self.counts = _Counts(live.axes[0, 1])
         controls = {
             "retention_days": c.int_slider("retention (days)", retention_days, 1, 365),
-            "iterator": c.choice("iterator type", list(ITERATOR_TYPES), iterator),
+            # Wider: "AFTER_SEQUENCE_NUMBER" does not fit the usual width.
+            "iterator": c.choice("iterator type", list(ITERATOR_TYPES), iterator, width_px=c.CONTROL_WIDTH_PX + 40),
             "replay_days": c.int_slider("replay from (days ago)", replay_days, 1, HISTORY_DAYS),
         }
         super().__init__("Retention and replay", controls, "retention_days", live,
                          intro=f"The stream has received {RECORDS_PER_BATCH} records every {BATCH_EVERY_HOURS} hours "
                                f"for {HISTORY_DAYS} days. Only what is younger than the retention period is still "
                                "there; the iterator type decides where a new reader starts.")
+
+    def compute_key(self, values: dict) -> tuple:
+        """Retention and replay time: the run reads with every iterator type, so choosing another
+        type only redraws."""
+        return values["retention_days"], values["replay_days"]
 
     def compute(self, values: dict) -> ReplayRun:
         return replay_run(values["retention_days"], values["replay_days"])

@@ -11,9 +11,11 @@ import weakref
 from collections.abc import Callable, Iterable
 
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.legend import Legend
 from matplotlib.text import Text
 from matplotlib.ticker import EngFormatter, FuncFormatter
+from matplotlib.transforms import ScaledTranslation
 
 #: What each colour means, in every dashboard.
 COLOURS = {
@@ -85,6 +87,54 @@ def tidy(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
     ax.grid(True, alpha=0.3, linewidth=0.6)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
+
+
+#: The widest y tick label of an axis formatted with :func:`si` whose top comes from
+#: :func:`nice_ceiling` (three significant digits and a prefix, e.g. "17.5 k"; digits are all
+#: equally wide, so "8" stands for any of them).
+WIDEST_SI_TICK = "88.8 k"
+
+
+def pin_ylabel(ax: Axes, widest_tick_label: str) -> float:
+    """Put the y-axis label of ``ax`` at a fixed distance left of the axes, room enough for
+    ``widest_tick_label`` (the widest tick label the panel can ever show) between them.
+    Returns that distance in points.
+
+    Why: a live figure settles its layout once, with the tick labels of the first update. By
+    default matplotlib puts the axis label just left of the tick labels *of the moment*, so a
+    wider label shown later ("17.5 k" after "5 k") pushes the axis label out of the figure or
+    onto the next panel. A label pinned at the widest case stays clear of every tick label, and
+    the layout, which measures the label where it is, keeps that room for it."""
+    figure = ax.get_figure(root=True)
+    tick = ax.yaxis.get_major_ticks(numticks=1)[0]   # numticks: no locator call (a log axis may have no data yet)
+    renderer = figure.canvas.get_renderer()
+    width_pixels, _, _ = renderer.get_text_width_height_descent(
+        widest_tick_label, tick.label1.get_fontproperties(), ismath=False)
+    # Tick mark + its pad + the widest label + the axis label's own pad, all in points.
+    distance = (tick.get_tick_padding() + tick.get_pad() + width_pixels * 72.0 / figure.dpi
+                + ax.yaxis.labelpad)
+    offset = ScaledTranslation(-distance / 72.0, 0.0, figure.dpi_scale_trans)
+    ax.yaxis.set_label_coords(0.0, 0.5, transform=ax.transAxes + offset)
+    return distance
+
+
+_TICKS_SET: "weakref.WeakKeyDictionary[Axis, tuple]" = weakref.WeakKeyDictionary()
+
+
+def set_ticks(axis: Axis, positions: Iterable[float], labels: Iterable[str] | None = None, **text_style) -> None:
+    """``axis.set_ticks(positions, labels, **text_style)``, skipped when the axis already has
+    exactly these ticks from an earlier call here.
+
+    Why: setting ticks costs milliseconds (new locator and formatter, every tick label restyled)
+    and most updates set the ones the axis has; an unchanged locator and formatter also let the
+    live figure reuse the axis' pixels."""
+    positions = tuple(float(p) for p in positions)
+    labels = tuple(labels) if labels is not None else None
+    wanted = (positions, labels, tuple(sorted(text_style.items())))
+    if _TICKS_SET.get(axis) == wanted:
+        return
+    axis.set_ticks(positions, labels, **text_style)
+    _TICKS_SET[axis] = wanted
 
 
 _LEGEND_ENTRIES: "weakref.WeakKeyDictionary[Legend, tuple]" = weakref.WeakKeyDictionary()

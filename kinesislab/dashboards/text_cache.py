@@ -29,7 +29,7 @@ from collections import OrderedDict
 import matplotlib as mpl
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
-from matplotlib.font_manager import FontProperties
+from matplotlib.font_manager import FontProperties, fontManager, get_font
 
 try:
     from matplotlib.ft2font import FT2Font, RenderMode
@@ -74,6 +74,21 @@ class _BlitRecorder:
         return getattr(self.target, name)
 
 
+def _font_height_metrics(prop: FontProperties, dpi: float) -> tuple:
+    """What ``Text._get_layout`` (matplotlib 3.11) computes when the renderer has no
+    ``_get_font_height_metrics``: (ascent, descent, line gap) in pixels from the font's OS/2
+    table, else its hhea table; (None, None, None) makes it measure "lp" instead, as it would."""
+    font = get_font(fontManager._find_fonts_by_props(prop))
+    for table_name, gap_key, ascent_key, descent_key in (
+            ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"), ("hhea", "lineGap", "ascent", "descent")):
+        table = font.get_sfnt_table(table_name)
+        if table is None:
+            continue
+        scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * prop.get_size_in_points() * dpi / 72
+        return table[ascent_key] * scale, -table[descent_key] * scale, table[gap_key] * scale
+    return None, None, None
+
+
 class TextCachingRenderer(RendererAgg):
     """:class:`~matplotlib.backends.backend_agg.RendererAgg` that reuses its text drawing
     (plain text only; mathtext is drawn as usual)."""
@@ -83,9 +98,23 @@ class TextCachingRenderer(RendererAgg):
         self._strings: OrderedDict[tuple, list[tuple]] = OrderedDict()
         self._shapes: OrderedDict[tuple, list] = OrderedDict()
         self._glyphs: OrderedDict[tuple, tuple] = OrderedDict()
+        self._height_metrics: dict[tuple, tuple] = {}
         self._glyph_level = _GLYPH_LEVEL
         self.hits = 0      # strings replayed whole
         self.misses = 0    # strings drawn glyph by glyph (or by matplotlib)
+
+    def _get_font_height_metrics(self, prop: FontProperties) -> tuple:
+        """(ascent, descent, line gap) of the font of ``prop``, in pixels: the hook
+        ``Text._get_layout`` asks a renderer for before reading the font's tables itself.
+
+        Why: every layout of every string (twice per tick label per draw) otherwise looks the font
+        up and reads its OS/2 or hhea table again. The figures are matplotlib's own (the same
+        tables and formula as ``Text._get_layout``), kept per font and size."""
+        key = (_font_key(prop), self.dpi)
+        metrics = self._height_metrics.get(key)
+        if metrics is None:
+            metrics = self._height_metrics[key] = _font_height_metrics(prop, self.dpi)
+        return metrics
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         if ismath:

@@ -33,7 +33,8 @@ class ThroughputDashboard(Dashboard):
         self.cursor = c.TimeCursor(duration)
         live = LiveFigure(10, 3.6, 1, 2, width_ratios=[2, 1])
         self.timeline = ThroughputPanel(live.axes[0, 0])
-        self.shard_load = ShardLoadPanel(live.axes[0, 1], max_shards=32, title="Load per shard (last 10 s)")
+        self.shard_load = ShardLoadPanel(live.axes[0, 1], max_shards=32, title="Load per shard (last 10 s)",
+                                         max_labels=12)
         controls = {
             "shards": c.int_slider("shards", shards, 1, 32),
             "rate": c.log_slider("records/s offered", rate, 100, 100_000),
@@ -44,6 +45,10 @@ class ThroughputDashboard(Dashboard):
                          intro="Each shard takes 1 MiB/s and 1,000 records/s of writes. Move the sliders; "
                                "watch the accepted line hit the capacity line.", time_control=self.cursor)
         self.cursor.slider.observe(lambda change: self._redraw_at(change["new"]), names="value")
+
+    def compute_key(self, values: dict) -> tuple:
+        """Every control (compute reads nothing else): a setting seen before is not simulated again."""
+        return tuple(sorted(values.items()))
 
     def compute(self, values: dict):
         return run(throughput_scenario(values["shards"], values["rate"], int(values["record_bytes"]), values["retry"],

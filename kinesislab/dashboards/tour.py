@@ -194,6 +194,10 @@ class TourDashboard(Dashboard):
                          time_control=self.cursor)
         self.cursor.slider.observe(lambda change: self._redraw_at(change["new"]), names="value")
 
+    def compute_key(self, values: dict) -> tuple:
+        """Every control (compute reads nothing else): a setting seen before is not simulated again."""
+        return tuple(sorted(values.items()))
+
     def compute(self, values: dict):
         return tour_run(values["rate"], values["shards"], self.duration)
 
