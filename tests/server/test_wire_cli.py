@@ -38,7 +38,8 @@ def test_kinesislab_serve_answers_boto3_and_stops_on_ctrl_c():
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            code = process.wait(15)
+            # Generous: with the 2 cores busy (load 4-9) stopping took more than 15 s in 2 of 3 runs.
+            code = process.wait(60)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
