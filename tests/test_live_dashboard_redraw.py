@@ -193,6 +193,14 @@ def test_png_is_a_full_redraw_and_render_matches_it():
     assert isinstance(live.figure.canvas, TextCachingCanvas)
 
 
+def test_a_resized_figure_is_painted_afresh():
+    live, line = line_figure()
+    show(live, line, 900)
+    live.figure.set_size_inches(7, 3)        # cached parts are pixels of the old canvas
+    show(live, line, 900)
+    assert live.painter.report.parts_reused == 0
+
+
 def test_cached_text_survives_matplotlib_dropping_its_fonts():
     """matplotlib's font cache (64 fonts per thread) may let a font go while our shape cache
     still uses it: drawing from the cache must not touch a freed font (it crashed, or made

@@ -118,6 +118,8 @@ class Report:
     brief: Brief
     targets: tuple[TargetResult, ...]
     results: object = field(repr=False, default=None)
+    #: The run's bill lines scaled to a month (:func:`monthly_cost`), USD.
+    monthly_bill: pd.DataFrame | None = field(repr=False, default=None)
 
     @property
     def met(self) -> int:
@@ -315,8 +317,7 @@ def _grade_lag(results, design: Design, brief: Brief) -> TargetResult:
     return TargetResult("lag", False, p99, goal, "ms", reason)
 
 
-def _grade_cost(results, design: Design, brief: Brief) -> TargetResult:
-    cost, month = monthly_cost(results)
+def _grade_cost(cost: float, month: pd.DataFrame, brief: Brief) -> TargetResult:
     goal = float(brief.budget_usd_per_month)
     if cost <= goal:
         return TargetResult("cost", True, cost, goal, "USD/month",
@@ -331,6 +332,7 @@ def grade(design: Design, brief: Brief | None = None, seed: int = 0) -> Report:
     """Simulate the design on the brief's workload and grade it on the three targets."""
     brief = brief or Brief()
     results = simulate(design, brief, seed)
+    cost, month = monthly_cost(results)
     targets = (_grade_throttling(results, design, brief), _grade_lag(results, design, brief),
-               _grade_cost(results, design, brief))
-    return Report(design=design, brief=brief, targets=targets, results=results)
+               _grade_cost(cost, month, brief))
+    return Report(design=design, brief=brief, targets=targets, results=results, monthly_bill=month)

@@ -8,13 +8,12 @@ button grades the current design again and keeps it in the list of attempts belo
 from __future__ import annotations
 
 import html
-import weakref
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.axes import Axes
 
-from kinesislab.course.capstone import Brief, Design, grade, monthly_cost
+from kinesislab.course.capstone import Brief, Design, grade
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
@@ -64,19 +63,6 @@ class CostPanel:
         self.ax.set_ylim(max(len(lines), 1) - 0.5, -0.6)
 
 
-_MONTHLY_BILLS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _monthly_bill(report):
-    """The bill lines of ``report``'s run, scaled to a month: computed once per report (a design
-    shown again reuses its report, see ``CapstoneDashboard.compute_key``)."""
-    month = _MONTHLY_BILLS.get(report)
-    if month is None:
-        _, month = monthly_cost(report.results)
-        _MONTHLY_BILLS[report] = month
-    return month
-
-
 class CapstoneDashboard(Dashboard):
     """Design controls, the run's plots, and the grade as the readout."""
 
@@ -86,10 +72,8 @@ class CapstoneDashboard(Dashboard):
         self.report = None
         self.attempts: list = []
         live = LiveFigure(10.5, 6.6, 2, 2)
-        self.throughput = ThroughputPanel(live.axes[0, 0], "Writes over time")
-        # Two columns: the panel is half the figure, and four entries in a row run past its edge.
-        handles, labels = live.axes[0, 0].get_legend_handles_labels()
-        live.axes[0, 0].legend(handles, labels, loc="upper left", ncols=2, fontsize=FONT_SIZE - 1, frameon=False)
+        # Two legend columns: the panel is half the figure, and four entries in a row run past its edge.
+        self.throughput = ThroughputPanel(live.axes[0, 0], "Writes over time", legend_columns=2)
         self.load = ShardLoadPanel(live.axes[0, 1], max_shards=64, title="Load per shard, last spike",
                                    max_labels=20)
         self.lag = LagPanel(live.axes[1, 0], max_consumers=max(3, self.brief.consumers), title="Consumer lag")
@@ -117,10 +101,10 @@ class CapstoneDashboard(Dashboard):
         return Design(mode=MODE_LABELS[values["mode"]], shards=int(values["shards"]), salt=int(values["salt"]),
                       consumer_kind=READER_LABELS[values["readers"]], poll_interval=float(values["poll_interval"]))
 
-    def compute_key(self, values: dict) -> tuple:
-        """The design and the brief: the graded run depends on nothing else (seed 0), so a design
-        tried before (the slider moved back) is not run again."""
-        return self.design(values), self.brief
+    #: compute reads only the controls (the brief is fixed per dashboard): a design tried before is
+    #: not run again. A graded run holds about 3 MB, so fewer are kept than elsewhere.
+    KEEP_RESULTS = True
+    RESULTS_KEPT = 8
 
     def compute(self, values: dict):
         return grade(self.design(values), self.brief)
@@ -135,8 +119,7 @@ class CapstoneDashboard(Dashboard):
         # 1.3 times the usual room: the legend sits above the tallest bar.
         self.load.update(results, upto=last_spike_end - 1, average_over=b.spike_length, headroom=1.3)
         self.lag.update(results)
-        month = _monthly_bill(report)
-        self.cost.update(month, b.budget_usd_per_month, report.design.mode)
+        self.cost.update(report.monthly_bill, b.budget_usd_per_month, report.design.mode)
         shards_note = ("" if report.design.mode == "PROVISIONED"
                        else f" (on-demand ignores the shard slider; it opened "
                             f"{int(results.series('OpenShardCount').max())} shards)")

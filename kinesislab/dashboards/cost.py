@@ -258,9 +258,8 @@ class CostDashboard(Dashboard):
     #: How many (record size, workload) curves are kept for the rate slider.
     CURVES_KEPT = 16
 
-    def compute_key(self, values: dict) -> tuple:
-        """Every control (compute reads nothing else)."""
-        return tuple(sorted(values.items()))
+    #: compute reads only the controls: a setting seen before is not simulated again.
+    KEEP_RESULTS = True
 
     def compute(self, values: dict):
         size = int(round(values["record_bytes"]))

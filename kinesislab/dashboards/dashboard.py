@@ -65,17 +65,21 @@ class Dashboard(widgets.VBox):
         """Update the figure's artists from ``result``; return the readout (HTML)."""
         raise NotImplementedError
 
-    #: How many results :meth:`refresh` keeps, the least recently shown dropped first. A lesson's
-    #: run holds well under a megabyte; a learner moving a slider back and forth finds the values
-    #: seen before here and waits only for the drawing.
+    #: How many results :meth:`refresh` keeps, the least recently shown dropped first; a learner
+    #: moving a slider back and forth finds the values seen before here and waits only for the
+    #: drawing. Most lesson runs hold well under a megabyte (the capstone's about 3 MB: it keeps fewer).
     RESULTS_KEPT = 32
+
+    #: Whether :meth:`compute` reads nothing but the controls, so its results may be kept by them.
+    KEEP_RESULTS = False
 
     def compute_key(self, values: dict) -> Hashable | None:
         """Everything :meth:`compute`'s result depends on, as a hashable value: equal keys, equal
-        results (the simulations are deterministic, seeded). ``None``, the default, means "do not
-        keep results": compute on every refresh. Subclasses that return a key must leave out the
-        controls that only change the drawing, and must not change a result in :meth:`draw`."""
-        return None
+        results (the simulations are deterministic, seeded). ``None`` means "do not keep results":
+        compute on every refresh. By default every control when :attr:`KEEP_RESULTS` is set, else
+        None; a subclass may return less (leaving out controls that only change the drawing), and
+        must not change a result in :meth:`draw`."""
+        return tuple(sorted(values.items())) if self.KEEP_RESULTS else None
 
     # ------------------------------------------------------------------ machinery
     def values(self) -> dict:

@@ -49,9 +49,8 @@ class HotShardDashboard(Dashboard):
                          intro="A partition key always maps to the same shard. If one key carries much of the "
                                "traffic, its shard hits 1,000 records/s while the others idle.")
 
-    def compute_key(self, values: dict) -> tuple:
-        """Every control (compute reads nothing else): a setting seen before is not simulated again."""
-        return tuple(sorted(values.items()))
+    #: compute reads only the controls: a setting seen before is not simulated again.
+    KEEP_RESULTS = True
 
     def compute(self, values: dict):
         keys = key_distribution(values["distribution"], values["keys"], values["skew"], values["hot_share"],

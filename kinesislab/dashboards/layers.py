@@ -306,7 +306,6 @@ class PaintReport:
     full_redraw: bool = False
     parts_rendered: int = 0    # static parts with a new look, rendered for this paint
     parts_reused: int = 0      # static parts pasted from the cache
-    axes_rendered: int = 0     # Axes with at least one part rendered
 
 
 class LayeredPainter:
@@ -355,7 +354,6 @@ class LayeredPainter:
             place_titles = may_move or self._titles_placed.get(id(ax), False)
             self._titles_placed[id(ax)] = may_move
             if missing:
-                report.axes_rendered += 1
                 report.parts_rendered += len(missing)
                 parts.update(self._render_parts(ax, missing, bare, place_titles))
             elif place_titles:
@@ -373,12 +371,6 @@ class LayeredPainter:
                     parts[name].paint_onto(rgba)
         self.report = report
         return rgba
-
-    def forget(self) -> None:
-        """Drop every cached look (the next paint renders all static parts again)."""
-        self._layers.clear()
-        self._titles_placed.clear()
-        self._bare_look = None
 
     # -------------------------------------------------------------------------------- parts
     def _layerable(self) -> bool:
@@ -407,6 +399,9 @@ class LayeredPainter:
         figure = self.figure
         look = (tuple(figure.bbox.size), figure.dpi, artist_look(figure.patch))
         if look != self._bare_look:
+            # Cached parts are pixels of a canvas of the old size: a new size or dpi draws all anew.
+            self._layers.clear()
+            self._titles_placed.clear()
             with _skipped(figure.axes):
                 figure.canvas.draw()
             self._bare = np.asarray(figure.canvas.get_renderer().buffer_rgba()).copy()

@@ -30,7 +30,7 @@ def _window(results, upto: float | None) -> int:
 class ThroughputPanel:
     """Offered, accepted and throttled records per second over time, with the capacity line."""
 
-    def __init__(self, ax: Axes, title: str = "Throughput over time"):
+    def __init__(self, ax: Axes, title: str = "Throughput over time", legend_columns: int = 4):
         self.ax = ax
         self.offered, = ax.plot([], [], color=COLOURS["offered"], linewidth=1.2, label="offered (incl. retries)")
         self.accepted, = ax.plot([], [], color=COLOURS["accepted"], linewidth=2.0, label="accepted")
@@ -40,7 +40,7 @@ class ThroughputPanel:
         tidy(ax, title, "time (s)", "records per second")
         ax.yaxis.set_major_formatter(si(""))
         pin_ylabel(ax, WIDEST_SI_TICK)
-        ax.legend(loc="upper left", fontsize=FONT_SIZE - 1, ncols=4, frameon=False)
+        ax.legend(loc="upper left", fontsize=FONT_SIZE - 1, ncols=legend_columns, frameon=False)
 
     def update(self, results, upto: float | None = None, capacity: bool = True) -> None:
         n = _window(results, upto)

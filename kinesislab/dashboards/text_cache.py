@@ -24,12 +24,15 @@ falls back to recording the blits matplotlib makes, which still serves repeats.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 
 import matplotlib as mpl
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.font_manager import FontProperties, fontManager, get_font
+
+from kinesislab.dashboards.layers import font_key
 
 try:
     from matplotlib.ft2font import FT2Font, RenderMode
@@ -41,11 +44,6 @@ except ImportError:  # pragma: no cover - older matplotlib
 MAX_STRINGS = 4096
 MAX_SHAPES = 4096
 MAX_GLYPHS = 32768
-
-
-def _font_key(prop: FontProperties) -> tuple:
-    return (tuple(prop.get_family()), prop.get_slant(), prop.get_variant(), prop.get_weight(),
-            prop.get_stretch(), prop.get_size_in_points(), prop.get_file(), prop.get_math_fontfamily())
 
 
 def _remember(cache: OrderedDict, key, value, limit: int):
@@ -101,7 +99,6 @@ class TextCachingRenderer(RendererAgg):
         self._height_metrics: dict[tuple, tuple] = {}
         self._glyph_level = _GLYPH_LEVEL
         self.hits = 0      # strings replayed whole
-        self.misses = 0    # strings drawn glyph by glyph (or by matplotlib)
 
     def _get_font_height_metrics(self, prop: FontProperties) -> tuple:
         """(ascent, descent, line gap) of the font of ``prop``, in pixels: the hook
@@ -110,7 +107,7 @@ class TextCachingRenderer(RendererAgg):
         Why: every layout of every string (twice per tick label per draw) otherwise looks the font
         up and reads its OS/2 or hhea table again. The figures are matplotlib's own (the same
         tables and formula as ``Text._get_layout``), kept per font and size."""
-        key = (_font_key(prop), self.dpi)
+        key = (font_key(prop), self.dpi)
         metrics = self._height_metrics.get(key)
         if metrics is None:
             metrics = self._height_metrics[key] = _font_height_metrics(prop, self.dpi)
@@ -121,7 +118,7 @@ class TextCachingRenderer(RendererAgg):
             return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
         features = tuple(mtext.get_fontfeatures() or ()) if mtext is not None else None
         language = mtext.get_language() if mtext is not None else None
-        style = (_font_key(prop), gc.get_antialiased(), get_hinting_flag(), mpl.rcParams["text.hinting_factor"],
+        style = (font_key(prop), gc.get_antialiased(), get_hinting_flag(), mpl.rcParams["text.hinting_factor"],
                  mpl.rcParams["text.kerning_factor"], features, language)
         whole_x, whole_y = math.floor(x), math.floor(y)
         key = (s, style, angle, x - whole_x, y - whole_y)
@@ -132,7 +129,6 @@ class TextCachingRenderer(RendererAgg):
             for image, dx, dy in blits:
                 self._renderer.draw_text_image(image, whole_x + dx, whole_y + dy, 0, gc)
             return None
-        self.misses += 1
         if self._glyph_level:
             try:
                 drawn = self._draw_glyphs(gc, x, y, s, prop, angle, style, mtext)
@@ -156,7 +152,8 @@ class TextCachingRenderer(RendererAgg):
     def _draw_glyphs(self, gc, x, y, s, prop, angle, style, mtext) -> list[tuple]:
         """Draw ``s`` as ``RendererAgg.draw_text`` does (matplotlib 3.11), with shaping and glyph
         bitmaps from the caches; returns the blits made, as (bitmap, x, y)."""
-        shape_key = (s, style, self.dpi)
+        # Per thread, as matplotlib keeps its fonts: an FT2Font is not safe to share between threads.
+        shape_key = (s, style, self.dpi, threading.get_ident())
         glyphs = self._shapes.get(shape_key)
         if glyphs is None:
             font = self._prepare_font(prop)
@@ -182,7 +179,7 @@ class TextCachingRenderer(RendererAgg):
             # y upwards as FreeType has it.
             tx = round(0x40 * (x + glyph_x * cos - glyph_y * sin))
             ty = round(0x40 * (self.height - y + glyph_x * sin + glyph_y * cos))
-            glyph_key = (font.fname, size, self.dpi, glyph_index, angle, tx & 63, ty & 63,
+            glyph_key = (font.fname, font.face_index, size, self.dpi, glyph_index, angle, tx & 63, ty & 63,
                          load_flags, antialiased, style[3], style[4])
             glyph = self._glyphs.get(glyph_key)
             if glyph is None:
