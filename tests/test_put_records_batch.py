@@ -70,7 +70,7 @@ def reference_put_records(client, params: dict) -> dict:
         shard = stream.route(partition_key, explicit)
         tally = per_shard.setdefault(shard.shard_id, [0, 0, 0])
         if stream.offer(shard, size):
-            record = stream.store(shard, partition_key, data, size, explicit)
+            record = stream.store(shard, partition_key, data, size)
             tally[0] += 1
             tally[1] += size
             accepted_bytes += size

@@ -96,7 +96,7 @@ def put_record(client, params: dict) -> dict:
         _throttled(client, stream, shard)
         client.stream_metric(stream, "PutRecord.Success", 0)
         raise ServiceError("ProvisionedThroughputExceededException", _throttle_message(client, stream, shard))
-    record = stream.store(shard, partition_key, data, size, explicit)
+    record = stream.store(shard, partition_key, data, size)
     _accepted(client, stream, shard, size)
     client.stream_metric(stream, "PutRecord.Success", 1)
     return {"ShardId": shard.shard_id, "SequenceNumber": record.sequence_text, "EncryptionType": "NONE"}

@@ -59,7 +59,7 @@ def write_history(sim, stream_name: str, days: float = HISTORY_DAYS, every_hours
             shard = stream.route(key, None)
             size = stream.record_size(key, b"reading")
             if stream.offer(shard, size):
-                stream.store(shard, key, b"reading", size, None)
+                stream.store(shard, key, b"reading", size)
                 arrivals.append(sim.clock.time)
         sim.advance(every_hours * 3600)
     return np.asarray(arrivals)

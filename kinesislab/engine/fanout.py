@@ -93,7 +93,7 @@ class EventStream:
         self._budget -= size
         self._position += read.count
         if read.count:
-            self._last_sequence = int(shard.sequence_texts[read.position + read.count - 1 - shard.first_position])
+            self._last_sequence = self._sequence_before(self._position)
         from kinesislab.api.kinesis_records import child_shards, millis_behind_latest, records_response
         behind = millis_behind_latest(sim.clock.time, shard, self._position)
         event = {"Records": records_response(self._client.to_datetime, shard, read),

@@ -25,7 +25,6 @@ class Record(NamedTuple):
     partition_key: str
     arrival_seconds: float
     size_bytes: int
-    explicit_hash_key: int | None = None
 
     @property
     def sequence_number(self) -> int:
@@ -50,7 +49,7 @@ class Shard:
     so a batch is added with one ``extend`` per column and a read is one slice per column, with
     no object per record (and nothing new for the garbage collector to scan: the columns are a
     few long lists). Arrival times are kept per run of records that arrived at the same instant
-    (one run per call), and explicit hash keys only for the records that had one.
+    (one run per call). (Explicit hash keys only route a record; nothing reads them back.)
     ``first_position`` is the stream-lifetime ordinal of the oldest record kept, so positions
     stay stable while expired records are dropped from the front. Arrival times and sequence
     numbers rise along the columns, so lookups by either are bisections.
@@ -72,8 +71,6 @@ class Shard:
     data: list[bytes] = field(default_factory=list)
     partition_keys: list[str] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
-    #: position -> explicit hash key, for the records written with one
-    explicit_hash_keys: dict[int, int] = field(default_factory=dict)
     first_position: int = 0
     # Runs of records that arrived at the same instant: first position and arrival time (epoch s).
     _run_starts: list[int] = field(default_factory=list, repr=False)
@@ -113,10 +110,9 @@ class Shard:
 
     # ------------------------------------------------------------------ writing
     def add_records(self, arrival_seconds: float, sequence_texts: Sequence[str], data: Sequence[bytes],
-                    partition_keys: Sequence[str], sizes: Sequence[int],
-                    explicit_hash_keys: Sequence[int | None] | None = None) -> None:
+                    partition_keys: Sequence[str], sizes: Sequence[int]) -> None:
         """Add records that arrived at ``arrival_seconds``, one sequence per field (all of the
-        same length; ``explicit_hash_keys`` None when no record has one)."""
+        same length)."""
         start = self.end_position
         if not self._run_arrivals or self._run_arrivals[-1] != arrival_seconds:
             self._run_starts.append(start)
@@ -125,14 +121,10 @@ class Shard:
         self.data += data
         self.partition_keys += partition_keys
         self.sizes += sizes
-        if explicit_hash_keys is not None:
-            for offset, key in enumerate(explicit_hash_keys):
-                if key is not None:
-                    self.explicit_hash_keys[start + offset] = key
 
     def append(self, record: Record) -> None:
         self.add_records(record.arrival_seconds, (record.sequence_text,), (record.data,), (record.partition_key,),
-                         (record.size_bytes,), None if record.explicit_hash_key is None else (record.explicit_hash_key,))
+                         (record.size_bytes,))
 
     # ------------------------------------------------------------------ finding records
     def arrival_at(self, position: int) -> float:
@@ -145,7 +137,7 @@ class Shard:
         if not 0 <= offset < len(self.sequence_texts):
             return None
         return Record(self.sequence_texts[offset], self.data[offset], self.partition_keys[offset],
-                      self.arrival_at(position), self.sizes[offset], self.explicit_hash_keys.get(position))
+                      self.arrival_at(position), self.sizes[offset])
 
     def trim_before(self, cutoff_seconds: float) -> None:
         """Drop records that arrived before ``cutoff_seconds`` (retention), keeping positions stable."""
@@ -157,8 +149,6 @@ class Shard:
         for column in (self.sequence_texts, self.data, self.partition_keys, self.sizes):
             del column[:drop]
         del self._run_starts[:runs], self._run_arrivals[:runs]
-        for position in [p for p in self.explicit_hash_keys if p < keep_from]:
-            del self.explicit_hash_keys[position]
         self.first_position = keep_from
 
     def position_at_sequence(self, sequence_number: int, after: bool) -> int:

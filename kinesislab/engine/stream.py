@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import itemgetter
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -208,10 +208,6 @@ class Stream:
         self._sequence_counter += 1
         return sequence_text(shard.sequence_prefix(int(self.env.clock.time)), self._sequence_counter)
 
-    def next_sequence_number(self, shard: Shard) -> int:
-        """:meth:`next_sequence_text` as an integer."""
-        return int(self.next_sequence_text(shard))
-
     # ------------------------------------------------------------------ writes
     def record_size(self, partition_key: str, data: bytes) -> int:
         """Bytes a record counts against the limits: data plus the UTF-8 partition key (facts §1)."""
@@ -299,11 +295,10 @@ class Stream:
                                                       + float(offered_bytes[slot]))
         return self.write_budget.take_layers(counts, size_bytes)
 
-    def store(self, shard: Shard, partition_key: str, data: bytes, size_bytes: int,
-              explicit_hash_key: int | None) -> Record:
+    def store(self, shard: Shard, partition_key: str, data: bytes, size_bytes: int) -> Record:
         """Append an accepted record to its shard and give it a sequence number."""
         record = Record(sequence_text=self.next_sequence_text(shard), data=data, partition_key=partition_key,
-                        arrival_seconds=self.env.clock.time, size_bytes=size_bytes, explicit_hash_key=explicit_hash_key)
+                        arrival_seconds=self.env.clock.time, size_bytes=size_bytes)
         shard.append(record)
         return record
 
@@ -413,8 +408,8 @@ class Stream:
         return Admission(accepted, offered_records, offered_bytes, throttled)
 
     def store_many(self, shards: list[Shard], positions: np.ndarray, partition_keys: Sequence[str],
-                   data: Sequence[bytes], sizes: Sequence[int], explicit_hash_keys: Sequence[int | None] | None = None,
-                   size_if_uniform: int | None = None, per_shard: list[int] | None = None) -> list[str]:
+                   data: Sequence[bytes], sizes: Sequence[int], size_if_uniform: int | None = None,
+                   per_shard: list[int] | None = None) -> list[str]:
         """:meth:`store` for a batch of accepted records, in order: record i goes to
         ``shards[positions[i]]`` (``positions``: an integer array). Returns their sequence numbers
         (decimal strings), in batch order. Optional: ``size_if_uniform`` says every record has
@@ -440,14 +435,13 @@ class Stream:
                 continue
             if records == count:  # the whole batch
                 shard.add_records(now, texts, data, partition_keys,
-                                  sizes if uniform_sizes is None else uniform_sizes * records, explicit_hash_keys)
+                                  sizes if uniform_sizes is None else uniform_sizes * records)
                 continue
             where = by_shard[start:start + records]
             start += records
             gather = itemgetter(*where) if records > 1 else lambda column: (column[where[0]],)
             shard.add_records(now, gather(texts), gather(data), gather(partition_keys),
-                              gather(sizes) if uniform_sizes is None else uniform_sizes * records,
-                              None if explicit_hash_keys is None else gather(explicit_hash_keys))
+                              gather(sizes) if uniform_sizes is None else uniform_sizes * records)
         return texts
 
     def put_many(self, partition_keys: list[str], encoded_keys: list[bytes], data: list[bytes], sizes: list[int],
@@ -461,14 +455,11 @@ class Stream:
         shards, positions = self.route_many(encoded_keys, explicit_hash_keys)
         admission = self.offer_many(shards, positions, sizes, size_if_uniform)
         accepted = admission.accepted
-        if accepted is None:
-            texts = self.store_many(shards, positions, partition_keys, data, sizes, explicit_hash_keys, size_if_uniform,
-                                    admission.accepted_records)
-        else:
-            texts = self.store_many(
-                shards, positions[np.array(accepted, dtype=bool)], list(compress(partition_keys, accepted)),
-                list(compress(data, accepted)), list(compress(sizes, accepted)),
-                None if explicit_hash_keys is None else list(compress(explicit_hash_keys, accepted)))
+        stored = positions
+        if accepted is not None:  # some were throttled: store the others
+            stored = positions[np.array(accepted, dtype=bool)]
+            partition_keys, data, sizes = (list(compress(column, accepted)) for column in (partition_keys, data, sizes))
+        texts = self.store_many(shards, stored, partition_keys, data, sizes, size_if_uniform, admission.accepted_records)
         return shards, positions, admission, texts
 
     # ------------------------------------------------------------------ resharding
@@ -597,6 +588,3 @@ class Stream:
         self.mode = mode
         self.scaler = OnDemandScaler(self) if mode == "ON_DEMAND" else None
 
-    def iter_records_by_shard(self) -> Iterable[tuple[Shard, list[Record]]]:
-        for shard in self.live_shards():
-            yield shard, shard.records
