@@ -260,3 +260,30 @@ def expect_error(callable_, code: str, **params):
         callable_(**params)
     assert error_code(excinfo) == code, excinfo.value.response
     return excinfo.value
+
+
+# ------------------------------------------------------------------ scenario runs, fast vs reference
+from kinesislab.scenario.runner import Runner  # noqa: E402
+
+
+class TickByTickRunner(Runner):
+    """The reference: every write and every reader one tick at a time, no closed form."""
+
+    closed_form_reads = False
+    closed_form_writes = False
+    firehose_in_segments = False
+
+
+def assert_same_run(fast, reference) -> None:
+    """Two runs' results agree: every frame (to 1e-9: sums of bytes may be taken in another
+    order), deliveries, duplicates, the bill, and every Firehose delivery and its cost exactly."""
+    import pandas as pd
+
+    for frame in ("stream", "shards", "consumers", "latency", "lineage", "events"):
+        pd.testing.assert_frame_equal(getattr(fast, frame), getattr(reference, frame), check_exact=False, rtol=1e-9)
+    assert fast.delivered == reference.delivered and fast.duplicates == reference.duplicates
+    assert fast.bill().equals(reference.bill())
+    assert fast.firehose.keys() == reference.firehose.keys()
+    for name, deliveries in reference.firehose.items():
+        pd.testing.assert_frame_equal(fast.firehose[name], deliveries, check_exact=True)
+        assert fast.firehose_cost(name) == reference.firehose_cost(name)

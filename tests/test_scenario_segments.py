@@ -3,7 +3,6 @@ tick-by-tick run, on scenarios chosen to take each path: they must give the same
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from kinesislab.scenario import (Constant, EnhancedFanOutConsumer, ExponentialBackoff, FirehoseConsumer, FixedRetry,
@@ -11,6 +10,8 @@ from kinesislab.scenario import (Constant, EnhancedFanOutConsumer, ExponentialBa
                                  StreamSpec, UniformKeys, UniformSize, ZipfKeys)
 from kinesislab.scenario.model import MergeShards, SplitShard, SwitchMode, UpdateShardCount
 from kinesislab.scenario.runner import Runner
+
+from conftest import TickByTickRunner, assert_same_run
 
 
 class CountingRunner(Runner):
@@ -34,23 +35,9 @@ class CountingRunner(Runner):
         return planned
 
 
-class ReferenceRunner(Runner):
-    closed_form_reads = False
-    closed_form_writes = False
-    firehose_in_segments = False
-
-
 def _same(scenario: Scenario, seed: int = 7) -> dict:
     fast_runner = CountingRunner(scenario, seed)
-    fast = fast_runner.run(False)
-    reference = ReferenceRunner(scenario, seed, "counts").run(False)
-    for frame in ("stream", "shards", "consumers", "latency", "lineage", "events"):
-        pd.testing.assert_frame_equal(getattr(fast, frame), getattr(reference, frame), check_exact=False, rtol=1e-9)
-    assert fast.delivered == reference.delivered
-    assert fast.bill().equals(reference.bill())
-    for name, deliveries in reference.firehose.items():
-        pd.testing.assert_frame_equal(fast.firehose[name], deliveries, check_exact=True)
-        assert fast.firehose_cost(name) == reference.firehose_cost(name)
+    assert_same_run(fast_runner.run(False), TickByTickRunner(scenario, seed, "counts").run(False))
     return fast_runner.paths
 
 

@@ -16,7 +16,7 @@ def check_prediction(prediction, actual, *, tolerance: float = 0.0, unit: str = 
     """
     if prediction is None or prediction is Ellipsis:
         _show("#555555", "Write your prediction in the cell above first, then run this cell again. "
-                         f"(The simulator's answer is waiting.)")
+                         "(The simulator's answer is waiting.)")
         return None
     if isinstance(actual, (int, float)) and isinstance(prediction, (int, float)):
         right = abs(prediction - actual) <= tolerance * max(abs(actual), 1e-12)

@@ -22,8 +22,8 @@ from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
 from kinesislab.dashboards.style import COLOURS, FONT_SIZE, nice_ceiling, pin_ylabel, si, tidy
 from kinesislab.limits import Limits
-from kinesislab.pricing import (ON_DEMAND, PROVISIONED, SECONDS_PER_HOUR, Prices, break_even_records_per_second,
-                                hourly_cost_curve, on_demand_billed_bytes, put_payload_units, shards_needed)
+from kinesislab.pricing import (ON_DEMAND, PROVISIONED, SECONDS_PER_HOUR, Prices, hourly_cost_curve,
+                                on_demand_billed_bytes, put_payload_units, shards_needed)
 
 #: How the provisioned stream is sized, as the dashboard offers it.
 SIZINGS = ["for the average", "for a peak", "fixed shard count"]

@@ -8,8 +8,6 @@ split at ``split_percent`` % of its range; optionally, at 30 s, shards 1 and 2 a
 
 from __future__ import annotations
 
-import numpy as np
-
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure

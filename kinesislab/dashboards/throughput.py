@@ -55,7 +55,7 @@ class ThroughputDashboard(Dashboard):
 
     def draw(self, results, values: dict, upto: float | None = None) -> str:
         self.timeline.update(results, upto)
-        hot = self.shard_load.update(results, upto)
+        self.shard_load.update(results, upto)
         limits = results.sim.limits
         shards = values["shards"]
         size = int(values["record_bytes"]) + 16

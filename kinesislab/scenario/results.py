@@ -47,16 +47,6 @@ class TickRecorder:
     def add_scalar(self, tick: int, metric: str, value: float) -> None:
         self.scalars[metric][tick] += value
 
-    def set_scalar(self, tick: int, metric: str, value: float) -> None:
-        self.scalars[metric][tick] = value
-
-    def max_scalar(self, tick: int, metric: str, value: float) -> None:
-        series = self.scalars[metric]
-        series[tick] = max(series[tick], value)
-
-    def set_slots(self, tick: int, metric: str, values: np.ndarray) -> None:
-        self.slots[metric][tick] = np.asarray(values, dtype=float).copy()
-
     def set_slot_rows(self, first_tick: int, metric: str, values: np.ndarray) -> None:
         """Per-shard values ``[slot, tick]`` for ticks ``first_tick ..`` (a segment of reads)."""
         rows = self.slots[metric]
@@ -65,9 +55,6 @@ class TickRecorder:
 
     def add_consumer(self, tick: int, consumer: str, metric: str, value: float) -> None:
         self.consumers[(metric, consumer)][tick] += value
-
-    def set_consumer(self, tick: int, consumer: str, metric: str, value: float) -> None:
-        self.consumers[(metric, consumer)][tick] = value
 
     def slot_matrix(self, metric: str, slots: int) -> np.ndarray:
         matrix = np.zeros((self.ticks, slots))

@@ -176,7 +176,7 @@ class Runner:
                     self._read_segment(tick, tick + 1)
                 self.sim.advance(self.resolution)
                 tick += 1
-                if self.stream.topology_version != self._topology_version or self.stream.mode != self._segment_mode:
+                if self._segment_over():
                     break
             if longest > 1:
                 self._read_segment(first, tick)
@@ -250,7 +250,6 @@ class Runner:
         self.log.ensure_slots(slots)
         for reader in self.readers:
             reader.ensure_slots(slots, self.log)
-        self._live = None
         previous_open = set(self._routing_key or ())
         self._routing_key = key
         self.open_slots = np.array(key, dtype=np.int64)
@@ -320,15 +319,18 @@ class Runner:
         early after a change of the shard map or of the capacity mode (the writes of those ticks
         come afterwards: they move nothing the clock does). Returns the tick it stopped at."""
         tick = first
-        mode = self.stream.mode
         while tick < end:
             self._tick_times[tick] = self.sim.clock.time
             self.sim.advance(self.resolution)
             tick += 1
-            # A mode switch completing (UpdateStreamMode) ends the run of seconds like a reshard.
-            if self.stream.topology_version != self._topology_version or self.stream.mode != mode:
+            if self._segment_over():
                 break
         return tick
+
+    def _segment_over(self) -> bool:
+        """Whether the shard map changed, or the capacity mode (a completed UpdateStreamMode),
+        since the segment began: either ends it."""
+        return self.stream.topology_version != self._topology_version or self.stream.mode != self._segment_mode
 
     def _draw_new_records(self, first: int, end: int) -> np.ndarray:
         """New records ``[tick, producer, slot]`` for ticks ``first .. end - 1``, drawn in the order
@@ -355,9 +357,7 @@ class Runner:
         """Writes of ticks ``first ..`` up to ``end`` or a change of the shard map, retries
         included, in one pass of :func:`~kinesislab.scenario.segment_writes.write_segment`; the
         same numbers as :meth:`_write_layers` tick by tick. Returns the tick it stopped at."""
-        mode = self.stream.mode
         tick = self._advance_segment(first, end)
-        length = tick - first
         slots = self._segment_slots
         for state in self.producers:
             state.ensure_slots(slots)
@@ -365,17 +365,22 @@ class Runner:
         times = self._tick_times[first:tick]
         done = write_segment(self.producers, self.stream.write_budget, slots, first, times, new,
                              self._layer_sizes.tolist())
-        accepted_layers = done.accepted_layers
-        attempts = done.attempts
+        self._book_segment_writes(first, times, done.accepted_layers, new.sum(axis=(1, 2)), done.retried,
+                                  done.dropped, done.buffered, done.attempts)
+        return tick
+
+    def _book_segment_writes(self, first: int, times: np.ndarray, accepted_layers: np.ndarray, offered: np.ndarray,
+                             retried: np.ndarray, dropped: np.ndarray, buffered: np.ndarray,
+                             attempts: np.ndarray) -> None:
+        """Usage, the shard log and the metrics of a segment's writes: ``accepted_layers``
+        ``[tick, producer, slot]``, ``attempts`` ``[tick, slot]``, the rest ``[tick]``."""
         accepted = accepted_layers.sum(axis=1)
         accepted_bytes = np.einsum("lgs,g->ls", accepted_layers, self._layer_sizes)
         for index, state in enumerate(self.producers):
             self.stream.usage.accepted_each_second(int(state.size_bytes), accepted_layers[:, index].sum(axis=1), times,
-                                                   mode)
+                                                   self._segment_mode)
         self.log.append_rows(accepted, accepted_bytes)
-        self._record_writes(first, new.sum(axis=(1, 2)), done.retried, done.dropped, done.buffered, attempts,
-                            accepted, accepted_bytes)
-        return tick
+        self._record_writes(first, offered, retried, dropped, buffered, attempts, accepted, accepted_bytes)
 
     def _record_writes(self, first: int, offered: np.ndarray, retried: np.ndarray, dropped: np.ndarray,
                        buffered: np.ndarray, attempts: np.ndarray, accepted: np.ndarray,
@@ -402,46 +407,35 @@ class Runner:
         series["OpenShardCount"][span] = open_count
         series["WriteCapacityRecords"][span] = open_count * limits.shard_write_records_per_second
         series["WriteCapacityBytes"][span] = open_count * limits.shard_write_bytes_per_second
-        rows = self._write_slot_rows
-        refused = attempts - accepted
-        for row in range(length):
-            rows["IncomingRecords"][first + row] = accepted[row]
-            rows["IncomingBytes"][first + row] = accepted_bytes[row]
-            rows["OfferedRecords"][first + row] = attempts[row]
-            rows["WriteProvisionedThroughputExceeded"][first + row] = refused[row]
+        rows = self.recorder.set_slot_rows
+        rows(first, "IncomingRecords", accepted.T)
+        rows(first, "IncomingBytes", accepted_bytes.T)
+        rows(first, "OfferedRecords", attempts.T)
+        rows(first, "WriteProvisionedThroughputExceeded", (attempts - accepted).T)
 
     def _write_whole_seconds(self, first: int, end: int) -> int:
         """Writes of ticks ``first ..`` up to ``end`` or a change of the shard map, solved together
         (:meth:`~kinesislab.engine.throughput.WriteBudget.take_whole_seconds`); the same numbers,
         random draws included, as :meth:`_write_layers` tick by tick. Returns the tick it stopped at."""
-        mode = self.stream.mode
         tick = self._advance_segment(first, end)
         length = tick - first
-        producers = self.producers
         counts = self._draw_new_records(first, tick)
         times = self._tick_times[first:tick]
         accepted_layers = self.stream.write_budget.take_whole_seconds(
             counts, self._layer_sizes, math.floor(times[-1]))
-        if accepted_layers is None:  # buckets hold more than a second: go tick by tick after all
+        if accepted_layers is None:  # _writes_in_whole_seconds checked the buckets hold one second
             raise RuntimeError("take_whole_seconds refused a stream _writes_in_whole_seconds accepted")
         attempts = counts.sum(axis=1)
-        accepted = accepted_layers.sum(axis=1)
-        accepted_bytes = np.einsum("lgs,g->ls", accepted_layers, self._layer_sizes)
-        for index, state in enumerate(producers):
-            self.stream.usage.accepted_each_second(int(state.size_bytes), accepted_layers[:, index].sum(axis=1), times,
-                                                   mode)
-        self.log.append_rows(accepted, accepted_bytes)
-        throttled = attempts.sum(axis=1) - accepted.sum(axis=1)
+        dropped = attempts.sum(axis=1) - accepted_layers.sum(axis=(1, 2))
         # Nobody retries: every refused record is dropped, and nothing is ever buffered.
-        self._record_writes(first, counts.sum(axis=(1, 2)), np.zeros(length), throttled, np.zeros(length), attempts,
-                            accepted, accepted_bytes)
+        self._book_segment_writes(first, times, accepted_layers, counts.sum(axis=(1, 2)), np.zeros(length), dropped,
+                                  np.zeros(length), attempts)
         return tick
 
     def _write_layers(self, tick: int, t: float) -> None:
         """:meth:`_write` for plain producers (no KPL) on the counts backend: each producer is one
         dense layer ``[attempt, slot]`` offered to every shard at once; same rules, fewer steps."""
         rng = self.sim.rng
-        limits = self.sim.limits
         slots = len(self.stream.shards_by_slot)
         producers = self.producers
         dues, offered = [], 0
@@ -611,7 +605,6 @@ class Runner:
             return
         log = self.log
         stream = self.stream
-        limits = self.sim.limits
         live = self._live
         retention_ticks = int(stream.retention_hours * 3600 / self.resolution)
         slots = self._segment_slots

@@ -76,18 +76,12 @@ class ShardLog:
         size = self.cum_bytes[:, first_row:end_row]
         return np.where(records > 0, size / np.maximum(records, 1), 1.0)
 
-    def arrival_ticks(self, slot: int, positions: np.ndarray) -> np.ndarray:
-        """Tick in which record number ``positions[i]`` (0-based) of ``slot`` arrived.
+    def arrival_ticks_many(self, slots: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """Tick in which record number ``positions[i]`` (0-based) of ``slots[i]`` arrived.
 
         Records of tick *k* are numbers ``cum[k] .. cum[k+1] - 1``, so the answer is the largest
-        row *k* with ``cum[k] <= n``. Only rows written so far are searched.
-        """
-        return np.searchsorted(self.cum_records[slot, :self.rows], positions, side="right") - 1
-
-    def arrival_ticks_many(self, slots: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        """:meth:`arrival_ticks` for pairs ``(slots[i], positions[i])`` in one binary search.
-
-        Every slot's cumulative row is laid end to end, slot *s* shifted up by ``s * stride``
+        row *k* with ``cum[k] <= n``; only rows written so far are searched, in one binary search:
+        every slot's cumulative row is laid end to end, slot *s* shifted up by ``s * stride``
         (``stride`` exceeds any count), so one sorted array answers for all slots at once.
         """
         if self._flat is None or self._flat[0] != self.rows:
