@@ -15,8 +15,7 @@ from matplotlib.axes import Axes
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
-from kinesislab.dashboards.style import (CAPACITY_LINE, COLOURS, FONT_SIZE, WIDEST_SI_TICK, nice_ceiling,
-                                         pin_ylabel, si, tidy)
+from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, nice_ceiling, si_yaxis, tidy
 from kinesislab.scenario import (Burst, Constant, FixedSize, Producer, RandomKeys, Scenario, Series, Step,
                                  StreamSpec, SwitchMode, run)
 
@@ -156,8 +155,7 @@ class ModePanel:
         self.catch_up_label = top.text(0, 0, "", fontsize=FONT_SIZE - 1, color=COLOURS["on_demand"], ha="center",
                                        va="bottom")
         tidy(top, title, "", "records per second")
-        top.yaxis.set_major_formatter(si(""))
-        pin_ylabel(top, WIDEST_SI_TICK)
+        si_yaxis(top)
         top.legend(loc="upper left", fontsize=FONT_SIZE - 1, ncols=2, frameon=False)
         self.shards, = bottom.step([], [], where="post", color=colour, linewidth=2.0)
         tidy(bottom, "", "time (minutes)", "open shards")

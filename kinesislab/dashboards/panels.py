@@ -15,8 +15,8 @@ from matplotlib.colors import to_rgba
 from matplotlib.collections import PolyCollection
 from matplotlib.patches import Patch
 
-from kinesislab.dashboards.style import (CAPACITY_LINE, COLOURS, FONT_SIZE, SERIES_CYCLE, WIDEST_SI_TICK, TextPool,
-                                         keep_legend, nice_ceiling, pin_ylabel, set_ticks, si, tidy)
+from kinesislab.dashboards.style import (CAPACITY_LINE, COLOURS, FONT_SIZE, SERIES_CYCLE, TextPool, keep_legend,
+                                         nice_ceiling, pin_ylabel, set_ticks, si_yaxis, tidy)
 from kinesislab.engine.hashing import HASH_KEY_SPACE
 
 
@@ -38,8 +38,7 @@ class ThroughputPanel:
         self.capacity, = ax.plot([], [], label="write capacity", **CAPACITY_LINE)
         self.cursor = ax.axvline(0, color="#777777", linewidth=0.8, alpha=0.0)
         tidy(ax, title, "time (s)", "records per second")
-        ax.yaxis.set_major_formatter(si(""))
-        pin_ylabel(ax, WIDEST_SI_TICK)
+        si_yaxis(ax)
         ax.legend(loc="upper left", fontsize=FONT_SIZE - 1, ncols=legend_columns, frameon=False)
 
     def update(self, results, upto: float | None = None, capacity: bool = True) -> None:
@@ -86,8 +85,7 @@ class ShardLoadPanel:
         ax.add_collection(self.throttled, autolim=False)
         self.limit = ax.axhline(1000, label="per-shard limit", **CAPACITY_LINE)
         tidy(ax, title, "shard", "records per second")
-        ax.yaxis.set_major_formatter(si(""))
-        pin_ylabel(ax, WIDEST_SI_TICK)
+        si_yaxis(ax)
         ax.legend(handles=[self.limit, Patch(color=COLOURS["accepted"], label="accepted"),
                            Patch(color=COLOURS["throttled"], label="throttled")],
                   loc="upper right", fontsize=FONT_SIZE - 1, frameon=False)

@@ -21,8 +21,8 @@ from matplotlib.patches import Patch
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
-from kinesislab.dashboards.style import (CAPACITY_LINE, COLOURS, FONT_SIZE, WIDEST_SI_TICK, keep_legend,
-                                         nice_ceiling, pin_ylabel, si, tidy)
+from kinesislab.dashboards.style import (CAPACITY_LINE, COLOURS, FONT_SIZE, keep_legend, nice_ceiling, set_ticks,
+                                         si_yaxis, tidy)
 from kinesislab.producers.anatomy import aggregate_parts
 from kinesislab.scenario import (ChangeTraffic, Constant, ExponentialBackoff, FixedSize, KclConsumer, KillWorker,
                                  KplSettings, Producer, RandomKeys, Scenario, StreamSpec, run)
@@ -95,8 +95,7 @@ class ProducerDashboard(Dashboard):
                                      label="user records offered", zorder=4)
         self.limit, = ax_time.plot([], [], label="records limit (Kinesis records/s)", zorder=3, **CAPACITY_LINE)
         tidy(ax_time, "User records delivered per second", "time (s)", "user records per second")
-        ax_time.yaxis.set_major_formatter(si(""))
-        pin_ylabel(ax_time, WIDEST_SI_TICK)
+        si_yaxis(ax_time)
         ax_time.legend(loc="upper left", fontsize=FONT_SIZE - 1, ncols=2, frameon=False)
         x = np.array([0.0, 1.0])
         self.record_bars = ax_load.bar(x - 0.19, [0, 0], width=0.36, color=COLOURS["accepted"],
@@ -311,8 +310,8 @@ class LeasePanel:
                 line.set_alpha(1.0)
             else:
                 line.set_alpha(0.0)
-        self.ax.set_yticks(range(len(shard_ids)), [s.replace("shardId-", "shard ").replace("00000000", "")
-                                                   for s in shard_ids])
+        set_ticks(self.ax.yaxis, range(len(shard_ids)),
+                  [s.replace("shardId-", "shard ").replace("00000000", "") for s in shard_ids])
         self.ax.set_ylim(-0.6, len(shard_ids) - 0.4 + 0.9)
         self.ax.set_xlim(0, duration)
         entries = (tuple(sorted(workers_seen)), bool(dead), bool(ends), crash_at is not None,
@@ -357,8 +356,7 @@ class KclCrashDashboard(Dashboard):
                                     label="processed again (duplicates)")
         self.written, = ax.step([], [], where="post", color=COLOURS["offered"], linewidth=1.2, label="records written")
         tidy(ax, "Records the group processed per second", "time (s)", "records per second")
-        ax.yaxis.set_major_formatter(si(""))
-        pin_ylabel(ax, WIDEST_SI_TICK)
+        si_yaxis(ax)
         ax.set_xlim(0, duration)
         ax.legend(loc="upper left", fontsize=FONT_SIZE - 1, frameon=False)
         controls = {

@@ -95,10 +95,9 @@ def tidy(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
 WIDEST_SI_TICK = "88.8 k"
 
 
-def pin_ylabel(ax: Axes, widest_tick_label: str) -> float:
+def pin_ylabel(ax: Axes, widest_tick_label: str) -> None:
     """Put the y-axis label of ``ax`` at a fixed distance left of the axes, room enough for
     ``widest_tick_label`` (the widest tick label the panel can ever show) between them.
-    Returns that distance in points.
 
     Why: a live figure settles its layout once, with the tick labels of the first update. By
     default matplotlib puts the axis label just left of the tick labels *of the moment*, so a
@@ -115,7 +114,12 @@ def pin_ylabel(ax: Axes, widest_tick_label: str) -> float:
                 + ax.yaxis.labelpad)
     offset = ScaledTranslation(-distance / 72.0, 0.0, figure.dpi_scale_trans)
     ax.yaxis.set_label_coords(0.0, 0.5, transform=ax.transAxes + offset)
-    return distance
+
+
+def si_yaxis(ax: Axes) -> None:
+    """Counts on the y axis in SI form ("17.5 k"), with the axis label pinned clear of the widest."""
+    ax.yaxis.set_major_formatter(si(""))
+    pin_ylabel(ax, WIDEST_SI_TICK)
 
 
 _TICKS_SET: "weakref.WeakKeyDictionary[Axis, tuple]" = weakref.WeakKeyDictionary()

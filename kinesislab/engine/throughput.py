@@ -113,22 +113,11 @@ class WriteBudget(_PerSecondBudget):
             remaining = np.setdiff1d(remaining, layer, assume_unique=True)
         return accepted
 
-
     def take_layers(self, counts: np.ndarray, size_bytes: np.ndarray) -> np.ndarray:
         """:meth:`take_counts` for dense layers: ``counts[layer, slot]`` records of
         ``size_bytes[layer]`` bytes (> 0) offered to every shard slot, layer 0 served first.
         Returns the accepted counts, same shape."""
-        accepted = np.empty_like(counts, dtype=np.float64)
-        for layer in range(counts.shape[0]):
-            size = float(size_bytes[layer])
-            fit = np.minimum(np.floor(self.records_tokens), np.floor(self.bytes_tokens / size))
-            np.minimum(fit, counts[layer], out=fit)
-            np.maximum(fit, 0.0, out=fit)
-            self.records_tokens -= fit
-            self.bytes_tokens -= fit * size
-            accepted[layer] = fit
-        return accepted
-
+        return _serve_layers(self.records_tokens, self.bytes_tokens, counts, size_bytes)
 
     @property
     def holds_one_second(self) -> bool:
@@ -147,18 +136,11 @@ class WriteBudget(_PerSecondBudget):
         """
         if not self.holds_one_second:
             return None
-        seconds, layers, slots = counts.shape
+        seconds, _, slots = counts.shape
         records = np.full((seconds, slots), self.records_capacity)
         size_left = np.full((seconds, slots), self.bytes_capacity)
-        accepted = np.empty(counts.shape)
-        for layer in range(layers):
-            size = float(size_bytes[layer])
-            fit = np.minimum(np.floor(records), np.floor(size_left / size))
-            np.minimum(fit, counts[:, layer], out=fit)
-            np.maximum(fit, 0.0, out=fit)
-            records -= fit
-            size_left -= fit * size
-            accepted[:, layer] = fit
+        # Layers first for the shared rule; every second's buckets are one row of records/size_left.
+        accepted = _serve_layers(records, size_left, counts.transpose(1, 0, 2), size_bytes).transpose(1, 0, 2)
         if seconds:
             self.records_tokens[:slots] = records[-1]
             self.bytes_tokens[:slots] = size_left[-1]
@@ -166,6 +148,22 @@ class WriteBudget(_PerSecondBudget):
             self.bytes_tokens[slots:] = self.bytes_capacity
             self.second = int(last_second)
         return accepted
+
+
+def _serve_layers(records: np.ndarray, size_left: np.ndarray, counts: np.ndarray, size_bytes: np.ndarray) -> np.ndarray:
+    """Serve ``counts[layer, ...]`` records of ``size_bytes[layer]`` bytes (> 0), layer 0 first,
+    from buckets ``records`` and ``size_left`` (shaped like one layer; taken from in place): each
+    layer gets what both buckets still hold in whole records. Returns the accepted counts."""
+    accepted = np.empty(counts.shape)
+    for layer in range(counts.shape[0]):
+        size = float(size_bytes[layer])
+        fit = np.minimum(np.floor(records), np.floor(size_left / size))
+        np.minimum(fit, counts[layer], out=fit)
+        np.maximum(fit, 0.0, out=fit)
+        records -= fit
+        size_left -= fit * size
+        accepted[layer] = fit
+    return accepted
 
 
 class ReadBudget(_PerSecondBudget):
