@@ -19,7 +19,8 @@ class CountingRunner(Runner):
 
     def __init__(self, scenario, seed):
         super().__init__(scenario, seed, "counts")
-        self.paths = {"whole_seconds": 0, "segment_writes": 0, "planned_polls": 0, "polls_tick_by_tick": 0}
+        self.paths = {"whole_seconds": 0, "segment_writes": 0, "planned_polls": 0, "polls_tick_by_tick": 0,
+                      "planned_polls_with_refusals": 0}
 
     def _write_whole_seconds(self, first, end):
         self.paths["whole_seconds"] += 1
@@ -32,6 +33,8 @@ class CountingRunner(Runner):
     def _poll_planned(self, *args):
         planned = super()._poll_planned(*args)
         self.paths["planned_polls" if planned is not None else "polls_tick_by_tick"] += 1
+        if planned is not None and any(reads.throttled.any() for reads in planned.values()):
+            self.paths["planned_polls_with_refusals"] += 1
         return planned
 
 
@@ -64,15 +67,43 @@ def test_several_producers_keep_their_random_draws_in_tick_order():
     assert _same(scenario)["whole_seconds"] >= 2
 
 
-def test_polling_over_the_shared_budget_falls_back_to_tick_by_tick():
-    # Four applications polling five times a second share 5 calls/s per shard: throttling.
+def test_polling_over_the_shared_budget_goes_call_by_call_on_every_refused_shard():
+    # Four applications polling five times a second share 5 calls/s per shard: both shards refuse.
     scenario = Scenario(
         stream=StreamSpec(shards=2),
         producers=[Producer(traffic=Constant(1500), keys=UniformKeys(100))],
         consumers=[PollingConsumer(name=f"app{i}", poll_interval=0.2) for i in range(4)],
         duration=20, resolution=0.2)
     paths = _same(scenario)
-    assert paths["polls_tick_by_tick"] >= 1 and paths["whole_seconds"] == 0
+    assert paths["planned_polls_with_refusals"] >= 1 and paths["polls_tick_by_tick"] == 0
+    assert paths["whole_seconds"] == 0
+
+
+@pytest.mark.parametrize("poll_interval", [0.2, 0.5, 1.0])
+def test_a_hot_shard_refusing_calls_goes_call_by_call_while_the_others_are_solved(poll_interval):
+    # The capstone's shape: a hot key, three applications, backoff; only the hot shard's 2 MiB/s
+    # and 5 calls/s run out.
+    scenario = Scenario(
+        stream=StreamSpec(shards=4),
+        producers=[Producer(traffic=Step(2000, 4000, 15), record_size=FixedSize(900),
+                            keys=HotKey(share=0.4, count=200), retry=ExponentialBackoff())],
+        consumers=[PollingConsumer(name=f"app-{i}", poll_interval=poll_interval) for i in range(3)],
+        duration=40, resolution=0.2 if poll_interval < 1 else 1.0)
+    paths = _same(scenario)
+    assert paths["planned_polls_with_refusals"] >= 1 and paths["polls_tick_by_tick"] == 0
+
+
+def test_refused_calls_on_newly_readable_children_fall_back_to_tick_by_tick():
+    # After a split the children wait for their parent to be drained: who is readable changes
+    # inside the segment, so the segment with refusals goes tick by tick.
+    scenario = Scenario(
+        stream=StreamSpec(shards=2),
+        producers=[Producer(traffic=Constant(2500), keys=HotKey(share=0.5, count=100))],
+        consumers=[PollingConsumer(name=f"app{i}", poll_interval=0.2) for i in range(4)],
+        events=[SplitShard(at=10, shard_id="shardId-000000000000")],
+        duration=30, resolution=0.2)
+    paths = _same(scenario)
+    assert paths["polls_tick_by_tick"] >= 1 and paths["planned_polls_with_refusals"] >= 1
 
 
 @pytest.mark.parametrize("retry", [NoRetry(), ExponentialBackoff()])

@@ -21,6 +21,7 @@ these classes on the same stream, so there is one implementation of the limits.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -212,21 +213,34 @@ class ReadBudget(_PerSecondBudget):
         self.bytes_tokens[slots] -= size_bytes
 
     def try_schedule(self, times: np.ndarray, calls: np.ndarray, size_bytes: np.ndarray) -> bool:
-        """Admit a whole schedule of calls at once, if every one of them would be admitted.
+        """Admit a whole schedule of calls at once, if every one of them would be admitted: then
+        the budget moves to the end of the schedule and this returns True; otherwise nothing
+        changes, it returns False, and the caller makes the calls one by one with
+        :meth:`admit_calls`. See :meth:`fit_schedule` for the arguments."""
+        fit = self.fit_schedule(times, calls, size_bytes)
+        if fit is None:
+            return True
+        if not fit.fits.all():
+            return False
+        self.adopt_schedule(fit, fit.fits)
+        return True
+
+    def fit_schedule(self, times: np.ndarray, calls: np.ndarray, size_bytes: np.ndarray) -> "ScheduleFit | None":
+        """Which shards would admit every call of a schedule, and where their buckets would end;
+        changes nothing (None for an empty schedule).
 
         ``times[i]`` is the virtual time (epoch seconds) of step ``i``; ``calls[slot, i]`` calls
         are made on each shard at that step and return ``size_bytes[slot, i]`` bytes in all. The
         rules are those of :meth:`refill`, :meth:`admit_call` and :meth:`charge`, solved in closed
         form: the byte bucket after step ``i`` is ``y_i = min(y_{i-1} + refill_i - read_i,
-        cap_i - read_i)``, a running minimum. If every call passes (with a margin, so rounding in
-        the closed form cannot decide a borderline case) the budget moves to the end of the
-        schedule and this returns True; otherwise nothing changes and it returns False, and the
-        caller makes the calls one by one with :meth:`admit_calls`.
+        cap_i - read_i)``, a running minimum. A shard fits only with a margin, so rounding in the
+        closed form cannot decide a borderline call. Shards are independent: the shards that fit
+        can adopt the schedule (:meth:`adopt_schedule`) while the others make their calls one by one.
         """
         slots = len(self.bytes_tokens)
         steps = len(times)
         if not steps:
-            return True
+            return None
         calls_all = np.zeros((slots, steps))
         bytes_all = np.zeros((slots, steps))
         calls_all[:calls.shape[0]] = calls
@@ -252,9 +266,23 @@ class ReadBudget(_PerSecondBudget):
         first_of_group = group_start[np.searchsorted(group_start, step, side="right") - 1]
         before_group = np.where(first_of_group[None, :] > 0, total[:, np.maximum(first_of_group - 1, 0)], 0.0)
         used = total - before_group
-        if not (bytes_ok.all() and (used <= allowance).all()):
-            return False
-        self.bytes_tokens = after[:, -1].copy()
-        self.calls_tokens = (allowance[:, -1] - used[:, -1]).astype(np.int64)
-        self.second = int(seconds[-1])
-        return True
+        fits = bytes_ok.all(axis=1) & (used <= allowance).all(axis=1)
+        return ScheduleFit(fits, after[:, -1].copy(), (allowance[:, -1] - used[:, -1]).astype(np.int64),
+                           int(seconds[-1]))
+
+    def adopt_schedule(self, fit: "ScheduleFit", slots: np.ndarray) -> None:
+        """Move ``slots`` (a mask or indices of shards that fit) to the end of ``fit``'s schedule.
+        The budget's second moves to the schedule's last: the caller has brought (or brings) the
+        other shards there by making their calls one by one."""
+        self.bytes_tokens[slots] = fit.bytes_after[slots]
+        self.calls_tokens[slots] = fit.calls_after[slots]
+        self.second = fit.second
+
+
+class ScheduleFit(NamedTuple):
+    """What :meth:`ReadBudget.fit_schedule` found, per shard slot."""
+
+    fits: np.ndarray          #: bool: every call of the schedule on this shard would be admitted
+    bytes_after: np.ndarray   #: byte bucket at the end of the schedule (bytes; where it fits)
+    calls_after: np.ndarray   #: calls left in the last second of the schedule
+    second: int               #: the schedule's last whole second

@@ -11,9 +11,10 @@ Speed comes from segments. Readers never influence writers, so the runner writes
 ticks first (up to the next scheduled event, a change of the shard map or of the capacity mode,
 or :data:`SEGMENT_TICKS`) and then reads it. Where the rules allow a closed form it is used --
 producers that never retry on a provisioned stream are solved for all the segment's seconds at
-once; enhanced fan-out readers, and polling readers (Firehose consumers included) whose calls
-the shared GetRecords budget all admits, for all its ticks at once -- and everything else goes
-tick by tick. Producers that retry, on a provisioned stream of up to
+once; enhanced fan-out readers, and polling readers (Firehose consumers included) on every shard
+whose GetRecords budget admits all their calls, for all its ticks at once, while shards that
+refuse some calls go call by call in plain Python (:mod:`kinesislab.scenario.segment_polls`) --
+and everything else goes tick by tick. Producers that retry, on a provisioned stream of up to
 :data:`~kinesislab.scenario.segment_writes.MAX_SLOTS` shards, still go tick by tick, but in one
 plain-Python pass over the segment (:mod:`kinesislab.scenario.segment_writes`) instead of
 about 60 numpy calls per tick. A Firehose consumer's buffer runs on a clock of its own, moved to
@@ -37,6 +38,7 @@ from kinesislab.scenario.consumers import (FanOutReader, FirehoseReader, KclRead
 from kinesislab.scenario.keys import shard_shares
 from kinesislab.scenario.producers import ProducerState
 from kinesislab.scenario.results import Results, TickRecorder
+from kinesislab.scenario.segment_polls import poll_refused_shards, turn_order
 from kinesislab.scenario.segment_writes import MAX_SLOTS as SEGMENT_WRITES_MAX_SLOTS
 from kinesislab.scenario.segment_writes import write_segment
 from kinesislab.scenario.shard_log import ShardLog
@@ -638,8 +640,10 @@ class Runner:
 
     def _poll_planned(self, polling: list[int], first: int, end: int, means: np.ndarray,
                       retention_ticks: int) -> dict[int, SegmentReads] | None:
-        """Polling applications' reads for the segment in closed form, if the shared GetRecords
-        budget admits every call; None (and nothing changed) otherwise."""
+        """Polling applications' reads for the segment in closed form on every shard where the
+        shared GetRecords budget admits every call, and one call at a time on the others
+        (:mod:`~kinesislab.scenario.segment_polls`); None (and nothing changed) where neither is
+        exact, for the tick-by-tick path."""
         readers = [self.readers[i] for i in polling]
         if not self.closed_form_reads or any(
                 type(r) is not PollingReader and not (isinstance(r, FirehoseReader) and r.own_clock) for r in readers):
@@ -661,18 +665,32 @@ class Runner:
             calls = calls + plan_calls
             read_bytes = read_bytes + plan.counts * means[:len(plan.counts)]
             plans[index] = (reader, plan, plan_calls, per_tick)
+        budget = self.stream.read_budget
         times = self._tick_times[first:end]
-        if not self.stream.read_budget.try_schedule(times, np.atleast_2d(calls), np.atleast_2d(read_bytes)):
-            return None
+        fit = budget.fit_schedule(times, np.atleast_2d(calls), np.atleast_2d(read_bytes))
+        refused = np.flatnonzero(~fit.fits)
+        if len(refused):
+            # Shards with refused calls are solved call by call, which needs each shard readable
+            # all segment long by plain polling applications, and nothing expiring.
+            if (end - 1 >= retention_ticks
+                    or any(type(r) is not PollingReader or (plan.unlock[self._live] > 0).any()
+                           for r, plan, _, _ in plans.values())):
+                return None
+            self._poll_rounds = poll_refused_shards(
+                readers, [plan for _, plan, _, _ in plans.values()], [per_tick for *_, per_tick in plans.values()],
+                refused, self.log, budget, times, means, self._poll_rounds, limits.get_records_max_bytes,
+                limits.get_records_max_records)
+        else:
+            any_calls = np.zeros(end - first, dtype=bool)
+            for _, _, _, per_tick in plans.values():
+                any_calls |= per_tick > 0
+            self._poll_rounds += int(any_calls.sum())
+        budget.adopt_schedule(fit, fit.fits)
         for index, (reader, plan, plan_calls, per_tick) in plans.items():
             reader.commit(plan)
-            reader.calls_made += int(plan_calls.sum())
+            reader.calls_made += int(plan_calls[fit.fits[:len(plan_calls)]].sum())
             if isinstance(reader, FirehoseReader):
                 self._feed_planned(reader, plan, first, means)
-        any_calls = np.zeros(end - first, dtype=bool)
-        for _, _, _, per_tick in plans.values():
-            any_calls |= per_tick > 0
-        self._poll_rounds += int(any_calls.sum())
         return {index: plan for index, (_, plan, _, _) in plans.items()}
 
     def _feed_planned(self, reader: FirehoseReader, plan: SegmentReads, first: int, means: np.ndarray) -> None:
@@ -716,11 +734,7 @@ class Runner:
                 self._tick_reads_begin(tick)
             budget.refill(self._tick_times[tick])
             t = tick * self.resolution
-            # Who calls first rotates from one round of polls to the next, so no application is
-            # always first (or always last) at the shared budget, whatever the poll interval.
-            order = list(polling)
-            shift = self._poll_rounds % len(order)
-            order = order[shift:] + order[:shift]
+            order = [polling[i] for i in turn_order(len(polling), self._poll_rounds)]
             if any(self.readers[i].calls_this_tick(tick) for i in order):
                 self._poll_rounds += 1
             for index in order:

@@ -1,0 +1,86 @@
+"""Polling applications on the shards where the shared GetRecords budget refuses calls.
+
+The read budget is per shard (5 calls/s and 2 MiB/s), and the order in which polling
+applications take turns at it does not depend on the shard. So the shards are independent:
+where every call of a segment is admitted, :meth:`~kinesislab.scenario.consumers.Reader.plan`
+and :meth:`~kinesislab.engine.throughput.ReadBudget.fit_schedule` solve the segment in closed
+form; only the shards where some call is refused (a hot shard with three applications polling
+it) must go one tick and one call at a time, because who is refused depends on who came first.
+
+:func:`poll_refused_shards` does those shards in plain Python with the rules of
+:meth:`PollingReader.poll <kinesislab.scenario.consumers.PollingReader.poll>` -- the same
+turns (:func:`turn_order`), the same budget calls (``refill``, ``admit_call``, ``charge``) and
+the same IEEE double operations (min, max, subtraction, multiplication) -- instead of a dozen
+numpy calls per application per tick. The tests compare every frame with the tick-by-tick path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kinesislab.engine.throughput import ReadBudget
+from kinesislab.scenario.consumers import PollingReader, SegmentReads
+from kinesislab.scenario.shard_log import ShardLog
+
+
+def turn_order(readers: int, rounds: int) -> list[int]:
+    """Who calls first rotates from one round of polls to the next, so no application is always
+    first (or always last) at the shared budget, whatever the poll interval: the order of
+    ``readers`` applications (positions in the runner's polling list) after ``rounds`` rounds."""
+    shift = rounds % readers
+    return list(range(shift, readers)) + list(range(shift))
+
+
+def poll_refused_shards(readers: list[PollingReader], plans: list[SegmentReads], calls: list[np.ndarray],
+                        slots: np.ndarray, log: ShardLog, budget: ReadBudget, times: np.ndarray,
+                        means: np.ndarray, rounds: int, max_bytes: float, max_records: int) -> int:
+    """Make every reader's calls of the segment on ``slots`` (shards readable all segment long,
+    nothing expiring), one tick at a time, and write them into the rows ``slots`` of ``plans``
+    (one per reader; the other rows stay as planned). Readers' positions and call counters move.
+
+    ``calls[i][row]``: reader ``i``'s calls in tick ``row`` of the segment (the same on every
+    shard); ``times``: the ticks' virtual times (epoch s); ``means``: mean record size
+    ``[slot, row]`` (bytes). The budget's other shards are refilled as it goes, to be overwritten
+    by their closed form. Returns the number of polling rounds after the segment.
+    """
+    first = plans[0].first_tick
+    length = len(times)
+    slot_list = [int(s) for s in slots]
+    totals = log.cum_records[slots, first + 1:first + 1 + length].tolist()
+    sizes = means[slots].tolist()
+    per_call = [reader.records_per_call(means[slots], max_bytes, max_records).tolist() for reader in readers]
+    positions = [reader.positions[slots].tolist() for reader in readers]
+    made = [0] * len(readers)
+    refused = [0] * len(readers)
+    call_rows = [c.astype(np.int64).tolist() for c in calls]
+    for row in range(length):
+        budget.refill(times[row])
+        order = turn_order(len(readers), rounds)
+        if any(call_rows[i][row] for i in order):
+            rounds += 1
+        for i in order:
+            tick_calls = call_rows[i][row]
+            plan, position, cap = plans[i], positions[i], per_call[i]
+            for h, slot in enumerate(slot_list):
+                start = position[h]
+                read = 0.0
+                refused_here = 0
+                for _ in range(tick_calls):
+                    if budget.admit_call(slot):
+                        count = max(min(totals[h][row] - position[h], cap[h][row]), 0.0)
+                        budget.charge(slot, count * sizes[h][row])
+                        position[h] += count
+                        read += count
+                        made[i] += 1
+                    else:
+                        refused_here += 1
+                plan.starts[slot, row] = start
+                plan.counts[slot, row] = read
+                plan.after[slot, row] = position[h]
+                plan.throttled[slot, row] = refused_here
+                refused[i] += refused_here
+    for reader, position, calls_made, calls_refused in zip(readers, positions, made, refused):
+        reader.positions[slots] = position
+        reader.calls_made += calls_made
+        reader.throttled_calls += calls_refused
+    return rounds
