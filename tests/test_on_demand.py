@@ -214,3 +214,20 @@ def test_warm_throughput_pre_provisions_shards(lab, sim, kinesis):
     assert offer(lab, 8000) == 8000
     expect_error(kinesis.create_stream, "InvalidArgumentException", StreamName="p", ShardCount=1,
                  WarmThroughputMiBps=8)
+
+
+def test_demand_before_a_switch_to_on_demand_does_not_pick_the_shard_to_split(lab, sim, kinesis):
+    # Demand per shard counts only while the stream is on demand (CHOSEN, engine/ondemand.py): a
+    # busy second on the last shard before the switch does not make it the busiest afterwards.
+    lab.stream("s", shards=4)
+    last = lab.k.list_shards(StreamName="s")["Shards"][3]["HashKeyRange"]["StartingHashKey"]
+    lab.k.put_records(StreamName="s", Records=[{"Data": b"x" * 900, "PartitionKey": "k", "ExplicitHashKey": last}
+                                               for _ in range(500)])
+    sim.advance(1)
+    kinesis.update_stream_mode(StreamARN=lab.arn("s"), StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    lab.wait_active("s")
+    assert offer(lab, 2500, name="s") == 2500      # even over the 4 shards: a new peak of 2,500/s
+    sim.advance(SCALE_UP + 1)
+    assert open_count(lab, "s") == 5               # twice the peak: one split, of the first of equals
+    shards = lab.k.list_shards(StreamName="s")["Shards"]
+    assert {s.get("ParentShardId") for s in shards} - {None} == {"shardId-000000000000"}

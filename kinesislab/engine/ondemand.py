@@ -11,7 +11,9 @@ The documented rule, as the engine applies it:
   records): throttled requests still show the service the traffic.
 * New capacity arrives as splits at the midpoint of the busiest shards (by demand since the last
   scaling step; shards over ``on_demand_split_threshold_bytes_per_second`` first), so a single
-  hot partition key remains capped at one shard's 1 MiB/s and 1,000 records/s.
+  hot partition key remains capped at one shard's 1 MiB/s and 1,000 records/s. Demand per shard
+  counts only while the stream is on demand (CHOSEN: AWS does not say how a switched stream
+  weighs its provisioned past; a new scaler starts from none).
 * The stream never grows beyond ``on_demand_max_write_bytes_per_second``. Scale-down (after a
   peak leaves the 30-day window) is not modelled: lesson runs are far shorter than 30 days.
 """

@@ -252,30 +252,39 @@ class Stream:
             self._roll_scheduled = self._demand_second
             self.env.clock.schedule(self._demand_second + 1, self._roll_demand, priority=-2)
 
+    def count_demand(self, offered_bytes: float, offered_records: float, bytes_by_slot=None) -> None:
+        """What producers offered now (accepted or not), for on-demand scaling: ``offered_bytes``
+        (bytes) and ``offered_records`` in all, and ``bytes_by_slot`` (pairs of shard slot and
+        bytes, only read while the stream is on demand: the scaler splits the busiest shards).
+
+        Every offer starts here, and so does the scenario runner for writes it solved ahead of
+        the clock (one call per tick as the clock reaches it): one rule for what demand counts."""
+        self._roll_demand()
+        self._schedule_roll()
+        self._demand_bytes += offered_bytes
+        self._demand_records += offered_records
+        if self.scaler is not None and bytes_by_slot is not None:
+            shard_demand = self._shard_demand_bytes
+            shards = self.shards_by_slot
+            for slot, size in bytes_by_slot:
+                if size:
+                    shard_id = shards[slot].shard_id
+                    shard_demand[shard_id] = shard_demand.get(shard_id, 0.0) + size
+
     def offer(self, shard: Shard, size_bytes: int) -> bool:
         """Ask ``shard``'s write budget for one record; counts demand whatever the answer."""
         self.write_budget.refill(self.env.clock.time)
-        self._roll_demand()
-        self._schedule_roll()
-        self._demand_bytes += size_bytes
-        self._demand_records += 1
-        self._shard_demand_bytes[shard.shard_id] = self._shard_demand_bytes.get(shard.shard_id, 0.0) + size_bytes
+        self.count_demand(size_bytes, 1, ((shard.slot, size_bytes),))
         return self.write_budget.try_take(shard.slot, size_bytes)
 
     def offer_counts(self, slots: np.ndarray, counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`offer` for the scenario runner: ``counts[i]`` records of ``sizes[i]``
         bytes to the shard in slot ``slots[i]``, served in order. Returns accepted counts."""
         self.write_budget.refill(self.env.clock.time)
-        self._roll_demand()
-        self._schedule_roll()
         offered_bytes = counts * sizes
-        self._demand_bytes += float(offered_bytes.sum())
-        self._demand_records += float(counts.sum())
-        if self.scaler is not None:
-            per_slot = np.bincount(slots, weights=offered_bytes, minlength=len(self.shards_by_slot))
-            for slot in np.flatnonzero(per_slot):
-                shard_id = self.shards_by_slot[slot].shard_id
-                self._shard_demand_bytes[shard_id] = self._shard_demand_bytes.get(shard_id, 0.0) + float(per_slot[slot])
+        per_slot = (enumerate(np.bincount(slots, weights=offered_bytes, minlength=len(self.shards_by_slot)).tolist())
+                    if self.scaler is not None else None)
+        self.count_demand(float(offered_bytes.sum()), float(counts.sum()), per_slot)
         return self.write_budget.take_counts(slots, counts, sizes)
 
     def offer_layers(self, counts: np.ndarray, size_bytes: np.ndarray) -> np.ndarray:
@@ -283,16 +292,8 @@ class Stream:
         ``size_bytes[layer]`` bytes for every shard slot, layers served in order. Returns the
         accepted counts, same shape."""
         self.write_budget.refill(self.env.clock.time)
-        self._roll_demand()
-        self._schedule_roll()
         offered_bytes = counts.T @ size_bytes
-        self._demand_bytes += float(offered_bytes.sum())
-        self._demand_records += float(counts.sum())
-        if self.scaler is not None:
-            for slot in np.flatnonzero(offered_bytes):
-                shard_id = self.shards_by_slot[slot].shard_id
-                self._shard_demand_bytes[shard_id] = (self._shard_demand_bytes.get(shard_id, 0.0)
-                                                      + float(offered_bytes[slot]))
+        self.count_demand(float(offered_bytes.sum()), float(counts.sum()), enumerate(offered_bytes.tolist()))
         return self.write_budget.take_layers(counts, size_bytes)
 
     def store(self, shard: Shard, partition_key: str, data: bytes, size_bytes: int) -> Record:
@@ -362,8 +363,6 @@ class Stream:
         """
         budget = self.write_budget
         budget.refill(self.env.clock.time)
-        self._roll_demand()
-        self._schedule_roll()
         count = len(positions)
         offered_records = np.bincount(positions, minlength=len(shards)).tolist()
         if size_if_uniform is not None:
@@ -371,16 +370,14 @@ class Stream:
         else:
             weights = np.fromiter(sizes, dtype=np.float64, count=count)
             offered_bytes = [int(b) for b in np.bincount(positions, weights=weights, minlength=len(shards))]
-        self._demand_bytes += sum(offered_bytes)
-        self._demand_records += count
-        shard_demand = self._shard_demand_bytes
+        self.count_demand(sum(offered_bytes), count,
+                          ((shard.slot, size) for shard, size in zip(shards, offered_bytes)))
         records_tokens, bytes_tokens = budget.records_tokens, budget.bytes_tokens
         short: list[int] = []
         for position, shard in enumerate(shards):
             records, size = offered_records[position], offered_bytes[position]
             if not records:
                 continue
-            shard_demand[shard.shard_id] = shard_demand.get(shard.shard_id, 0.0) + size
             slot = shard.slot
             # (A shard's buckets are read as Python floats and written back once: cheaper than
             # numpy's scalar arithmetic for the handful of shards of a call.)
@@ -587,4 +584,7 @@ class Stream:
         self.usage.account_time()
         self.mode = mode
         self.scaler = OnDemandScaler(self) if mode == "ON_DEMAND" else None
+        # Demand per shard is kept only while on demand: a new scaler has seen none.
+        self._shard_demand_bytes.clear()
+        self.demand_since_scaling.clear()
 
