@@ -1,13 +1,25 @@
 """Lesson 09's dashboard: the retention period decides what a new reader can still get, and the
 iterator type decides where in that window it starts.
 
-Every setting builds a one-shard stream with the chosen retention period and lets 400 days of
-history arrive (two records every six hours), then opens one iterator of each of the five types
-with the Kinesis client, writes one more batch, and reads each iterator to its end.
+Every setting reads a one-shard stream with the chosen retention period after 400 days of history
+arrived (two records every six hours): it opens one iterator of each of the five types with the
+Kinesis client, writes one more batch, and reads each iterator to its end.
+
+The history is the same for every setting up to the moment the iterators are taken, except for
+what retention removes, and the engine removes nothing while records arrive (it trims when the
+stream is read or its retention changes). So it is written once per process, through the engine's
+write path, into a template simulator whose stream keeps records for the longest period allowed;
+each setting starts from a copy of that simulator and sets its own period with
+DecreaseStreamRetentionPeriod, which -- as in the service -- removes at once what the shorter period
+no longer covers. What the readers then get is exactly what a stream that had the shorter period
+all along would give them (``tests/test_retention_dashboard.py`` checks that against a run that
+writes the history with the setting's period from the start).
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,18 +89,92 @@ def read_all(kinesis, iterator: str) -> list[dict]:
     return records
 
 
+def _new_stream(retention_hours: int | None = None) -> kinesislab.Simulator:
+    """A simulator with the one-shard stream "history", ACTIVE; ``retention_hours`` (if longer than
+    the default) set right after it was created."""
+    sim = kinesislab.Simulator(seed=0)
+    kinesis = sim.client("kinesis")
+    kinesis.create_stream(StreamName="history", ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName="history")
+    if retention_hours is not None and retention_hours > sim.limits.default_retention_hours:
+        kinesis.increase_stream_retention_period(StreamName="history", RetentionPeriodHours=retention_hours)
+    return sim
+
+
+@functools.lru_cache(maxsize=1)
+def _template() -> tuple[kinesislab.Simulator, np.ndarray, list[list]]:
+    """The history, written once: a simulator whose stream has the longest retention period and
+    has just received 400 days of records (nothing read, so nothing trimmed yet), the arrival
+    times, and the simulator's lists of immutable scalars (see :func:`_scalar_lists`). Never used
+    directly: :func:`_history` works on a copy."""
+    sim = _new_stream()
+    sim.client("kinesis").increase_stream_retention_period(StreamName="history",
+                                                           RetentionPeriodHours=sim.limits.max_retention_hours)
+    written = write_history(sim, "history")
+    # The clients are built on demand; a copy builds its own rather than sharing the template's.
+    sim._clients.clear()
+    return sim, written, _scalar_lists(sim)
+
+
+_SCALARS = (str, bytes, int, float, bool, type(None))
+
+
+def _scalar_lists(root) -> list[list]:
+    """The lists reachable from ``root`` -- through kinesislab objects, dicts, lists and tuples --
+    that hold only immutable scalars (mostly the shards' record columns, a few thousand items
+    each). A deep copy of such a list is a shallow one, which C does in a fraction of the time
+    ``copy.deepcopy`` takes item by item."""
+    seen, found, stack = set(), [], [root]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        kind = type(item)
+        if kind is list:
+            if all(type(x) in _SCALARS for x in item):
+                found.append(item)
+            else:
+                stack.extend(item)
+        elif kind is tuple:
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif kind.__module__.startswith("kinesislab") and hasattr(item, "__dict__") and not callable(item):
+            stack.append(vars(item))
+    return found
+
+
+def _history(hours: int) -> tuple[kinesislab.Simulator, np.ndarray]:
+    """A simulator whose stream "history" keeps records for ``hours`` (at least the default) and
+    has received the 400 days of history: a copy of the template, the period set with the
+    client (a shorter one removes the older records at once; a longer one than the maximum raises
+    InvalidArgumentException, as before the history)."""
+    template, written, scalar_lists = _template()
+    # A deep copy, with the lists of scalars copied whole (the same result, item for item).
+    sim = copy.deepcopy(template, {id(column): column[:] for column in scalar_lists})
+    kinesis = sim.client("kinesis")
+    hours = max(hours, sim.limits.default_retention_hours)
+    kept = sim.stream("history").retention_hours
+    if hours < kept:
+        kinesis.decrease_stream_retention_period(StreamName="history", RetentionPeriodHours=hours)
+    elif hours > kept:
+        kinesis.increase_stream_retention_period(StreamName="history", RetentionPeriodHours=hours)
+    return sim, written.copy()
+
+
 def replay_run(retention_days: int, replay_days: float = 7.0) -> ReplayRun:
     """Retention ``retention_days``, 400 days of history, then one reader per iterator type; the
     timestamp types start ``replay_days`` before now."""
-    sim = kinesislab.Simulator(seed=0)
-    kinesis = sim.client("kinesis")
-    limits = sim.limits
     hours = int(round(retention_days * 24))
-    kinesis.create_stream(StreamName="history", ShardCount=1)
-    kinesis.get_waiter("stream_exists").wait(StreamName="history")
-    if hours > limits.default_retention_hours:
-        kinesis.increase_stream_retention_period(StreamName="history", RetentionPeriodHours=hours)
-    written = write_history(sim, "history")
+    sim, written = _history(hours)
+    return read_back(sim, hours, written, replay_days)
+
+
+def read_back(sim, hours: int, written: np.ndarray, replay_days: float) -> ReplayRun:
+    """The readers of :func:`replay_run`, on ``sim``'s stream "history" once its history has
+    arrived (``written``: the arrival times; ``hours``: its retention period, as reported)."""
+    kinesis = sim.client("kinesis")
     now = sim.clock.time
     start = kinesis.to_datetime(now - replay_days * DAY)
     iterators = {kind: kinesis.get_shard_iterator(StreamName="history", ShardId=SHARD, ShardIteratorType=kind,
