@@ -52,6 +52,12 @@ class VirtualClock:
         """Run ``callback`` ``delay_seconds`` from now."""
         self.schedule(self.time + delay_seconds, callback, priority)
 
+    def next_time_of(self, callback: Callable[[], None]) -> float | None:
+        """When ``callback`` (compared with ``==``: bound methods of one object are equal) next
+        runs, in epoch seconds; None if it is not scheduled."""
+        times = [at for at, _, _, scheduled in self._queue if scheduled == callback]
+        return min(times) if times else None
+
     def run_due(self) -> None:
         """Run the callbacks that are due now (used after a call changes state at this instant)."""
         while self._queue and self._queue[0][0] <= self.time:

@@ -180,3 +180,24 @@ def test_a_switch_to_on_demand_completing_mid_second_sees_the_demand_of_that_sec
         duration=930, resolution=0.5)
     paths = _same(scenario)
     assert paths["segment_writes"] >= 1
+
+
+@pytest.mark.parametrize("retry, segments", [(NoRetry(), 3), (ExponentialBackoff(), 2)])
+def test_on_demand_writes_go_by_segment_up_to_each_maturing_peak_and_agree(retry, segments):
+    # A peak more than double the last one is throttled for 15 minutes, then the stream grows by
+    # splitting the shards that saw the most demand (a hot key makes one of them the busiest).
+    # Without retries: segments [0, 600) and [600, 1100), the tick whose clock step matures the
+    # peak alone, then [1101, 1500). With retries the growing backlog is a new peak every second
+    # (throttled records count as demand): the stream grows past 64 shards, beyond segment writes.
+    scenario = Scenario(
+        stream=StreamSpec(mode="ON_DEMAND"),
+        producers=[Producer(traffic=Step(1500, 9000, 200), record_size=FixedSize(300),
+                            keys=HotKey(share=0.3, count=300), retry=retry)],
+        consumers=[PollingConsumer(name="app"), EnhancedFanOutConsumer(name="efo")],
+        duration=1500)
+    fast_runner = CountingRunner(scenario, 3)
+    fast = fast_runner.run(False)
+    assert_same_run(fast, TickByTickRunner(scenario, 3, "counts").run(False))
+    assert fast_runner.paths["segment_writes"] == segments
+    assert fast.stream["OpenShardCount"].iloc[-1] > fast.stream["OpenShardCount"].iloc[0]
+    assert fast.lineage["ParentShardId"].notna().any()

@@ -63,6 +63,11 @@ class OnDemandScaler:
         if self.stream.mode == "ON_DEMAND" and self.stream.status in ("ACTIVE", "UPDATING"):
             self.scale_to(self.target_shard_count())
 
+    def next_growth_time(self) -> float | None:
+        """When the next peak matures (epoch seconds), the earliest the stream may grow; None if
+        no peak is waiting."""
+        return self.stream.env.clock.next_time_of(self._mature)
+
     def target_shard_count(self) -> int:
         """Open shards needed for twice the mature peak, within the stream maximum."""
         limits = self.stream.env.limits

@@ -236,14 +236,38 @@ class Stream:
         """Close the demand tally of a finished second (feeds on-demand scaling)."""
         second = math.floor(self.env.clock.time)
         if self._demand_second is not None and second != self._demand_second:
-            if self.scaler is not None and (self._demand_bytes or self._demand_records):
-                self.scaler.record_demand(self._demand_second, self._demand_bytes, self._demand_records)
-            for shard_id, offered in self._shard_demand_bytes.items():
-                if offered > self.demand_since_scaling.get(shard_id, 0.0):
-                    self.demand_since_scaling[shard_id] = offered
-            self._demand_bytes = self._demand_records = 0.0
-            self._shard_demand_bytes.clear()
+            self._close_demand_second()
         self._demand_second = second
+
+    def _close_demand_second(self) -> None:
+        """The tally of second ``_demand_second`` is complete: the scaler sees it, per shard too."""
+        if self.scaler is not None and (self._demand_bytes or self._demand_records):
+            self.scaler.record_demand(self._demand_second, self._demand_bytes, self._demand_records)
+        for shard_id, offered in self._shard_demand_bytes.items():
+            if offered > self.demand_since_scaling.get(shard_id, 0.0):
+                self.demand_since_scaling[shard_id] = offered
+        self._demand_bytes = self._demand_records = 0.0
+        self._shard_demand_bytes.clear()
+
+    def demand_settled(self) -> bool:
+        """Whether every second's demand so far has reached the scaler (no tally open)."""
+        return not (self._demand_bytes or self._demand_records or self._shard_demand_bytes)
+
+    def count_past_demand(self, seconds: list[int], offered_bytes: list[float], offered_records: list[float],
+                          bytes_by_slot: list[list[float]]) -> None:
+        """:meth:`count_demand` for whole seconds that have already passed, one entry per second
+        (in order; bytes, records, and bytes per shard slot): the scenario runner solves a
+        segment's writes after moving the clock over it. The tallies close as each second's
+        roll would have closed them; it is exact only if no tally was open (:meth:`demand_settled`)
+        and nothing on the clock read demand meanwhile (no on-demand capacity matured)."""
+        if not self.demand_settled():
+            raise RuntimeError("a demand tally is open: count the demand as it happens")
+        for second, size, records, row in zip(seconds, offered_bytes, offered_records, bytes_by_slot):
+            self._demand_second = second
+            self._tally_demand(size, records, enumerate(row))
+            self._close_demand_second()
+        self._roll_scheduled = seconds[-1] if seconds else self._roll_scheduled
+        self._demand_second = math.floor(self.env.clock.time)
 
     def _schedule_roll(self) -> None:
         """Close this second's demand tally when the second ends, even if no later write comes
@@ -257,10 +281,13 @@ class Stream:
         (bytes) and ``offered_records`` in all, and ``bytes_by_slot`` (pairs of shard slot and
         bytes, only read while the stream is on demand: the scaler splits the busiest shards).
 
-        Every offer starts here, and so does the scenario runner for writes it solved ahead of
-        the clock (one call per tick as the clock reaches it): one rule for what demand counts."""
+        Every offer starts here (and :meth:`count_past_demand` tallies seconds already passed
+        the same way): one rule for what demand counts."""
         self._roll_demand()
         self._schedule_roll()
+        self._tally_demand(offered_bytes, offered_records, bytes_by_slot)
+
+    def _tally_demand(self, offered_bytes: float, offered_records: float, bytes_by_slot) -> None:
         self._demand_bytes += offered_bytes
         self._demand_records += offered_records
         if self.scaler is not None and bytes_by_slot is not None:

@@ -14,7 +14,7 @@ producers that never retry on a provisioned stream are solved for all the segmen
 once; enhanced fan-out readers, and polling readers (Firehose consumers included) on every shard
 whose GetRecords budget admits all their calls, for all its ticks at once, while shards that
 refuse some calls go call by call in plain Python (:mod:`kinesislab.scenario.segment_polls`) --
-and everything else goes tick by tick. Producers that retry, on a provisioned stream of up to
+and everything else goes tick by tick. Producers that retry (and any on an on-demand stream), on up to
 :data:`~kinesislab.scenario.segment_writes.MAX_SLOTS` shards, still go tick by tick, but in one
 plain-Python pass over the segment (:mod:`kinesislab.scenario.segment_writes`) instead of
 about 60 numpy calls per tick. A Firehose consumer's buffer runs on a clock of its own, moved to
@@ -165,6 +165,10 @@ class Runner:
             if longest > 1:
                 write_all = (self._write_whole_seconds if self._writes_in_whole_seconds()
                              else self._write_segment if self._writes_in_segment() else None)
+                if write_all == self._write_segment and self.stream.scaler is not None:
+                    end = self._before_capacity_grows(first, end)
+                    if end == first:  # this tick's clock step may grow the stream: tick by tick
+                        write_all, end = None, first + 1
             if write_all is not None:
                 tick = write_all(first, end)
                 self._read_segment(first, tick)
@@ -303,18 +307,34 @@ class Runner:
 
     def _writes_in_segment(self) -> bool:
         """Whether this segment's writes can go through :func:`~kinesislab.scenario.segment_writes.write_segment`
-        (retries allowed): plain producers on the counts backend, a provisioned stream (no
-        on-demand scaling watching each second's demand), and few enough shards that a loop
-        over them is cheaper than the numpy path's calls.
+        (retries allowed): plain producers on the counts backend, and few enough shards that a
+        loop over them is cheaper than the numpy path's calls.
 
-        Not while a capacity-mode switch is pending either: the stream's per-second demand tally,
-        which this path does not keep, reaches the new on-demand scaler when the switch completes
-        in the middle of a second (the tick-by-tick path keeps it)."""
-        return (self.closed_form_writes and self._write_tick == self._write_layers
-                and self.stream.scaler is None and self.stream.mode == "PROVISIONED"
-                and self.sim.clock.time >= self._mode_switch_until
-                and len(self.stream.shards_by_slot) <= SEGMENT_WRITES_MAX_SLOTS
+        A provisioned stream keeps no demand tally. On an on-demand stream the segment's demand
+        reaches the scaler afterwards (:meth:`~kinesislab.engine.stream.Stream.count_past_demand`),
+        which is exact for one-second ticks on whole seconds, with no tally open, up to the next
+        maturing peak (:meth:`_before_capacity_grows`). Not while a capacity-mode switch is
+        pending: the stream's tally reaches the new scaler when the switch completes, in the
+        middle of a second (the tick-by-tick path keeps it)."""
+        stream = self.stream
+        now = self.sim.clock.time
+        keeps_demand = (stream.scaler is None and stream.mode == "PROVISIONED") or (
+            stream.scaler is not None and stream.mode == "ON_DEMAND" and self.resolution == 1.0
+            and now == math.floor(now) and stream.demand_settled())
+        return (self.closed_form_writes and self._write_tick == self._write_layers and keeps_demand
+                and now >= self._mode_switch_until
+                and len(stream.shards_by_slot) <= SEGMENT_WRITES_MAX_SLOTS
                 and bool((self._layer_sizes > 0).all()))
+
+    def _before_capacity_grows(self, first: int, end: int) -> int:
+        """The end of an on-demand segment of writes from tick ``first`` (at most ``end``): before
+        the tick whose clock step lets a peak mature, because growing splits the shards busiest
+        by the demand seen up to then, which a segment counts only afterwards."""
+        due = self.stream.scaler.next_growth_time()
+        if due is None:
+            return end
+        # Tick first + k steps the clock from now + k to now + k + 1 (one-second ticks).
+        return min(end, first + max(0, math.ceil(due - 1 - self.sim.clock.time)))
 
     def _advance_segment(self, first: int, end: int) -> int:
         """Move the clock over ticks ``first ..`` up to ``end``, noting each tick's time, and stop
@@ -367,6 +387,10 @@ class Runner:
         times = self._tick_times[first:tick]
         done = write_segment(self.producers, self.stream.write_budget, slots, first, times, new,
                              self._layer_sizes.tolist())
+        if self.stream.scaler is not None:
+            self.stream.count_past_demand([math.floor(t) for t in times.tolist()],
+                                          done.offered_bytes.sum(axis=1).tolist(), done.attempts.sum(axis=1).tolist(),
+                                          done.offered_bytes.tolist())
         self._book_segment_writes(first, times, done.accepted_layers, new.sum(axis=(1, 2)), done.retried,
                                   done.dropped, done.buffered, done.attempts)
         return tick

@@ -42,6 +42,7 @@ class SegmentWrites:
 
     accepted_layers: np.ndarray  #: [tick, producer, slot] records accepted
     attempts: np.ndarray         #: [tick, slot] records offered (new and retried, all producers)
+    offered_bytes: np.ndarray    #: [tick, slot] bytes of those records
     retried: np.ndarray          #: [tick] records queued for another attempt
     dropped: np.ndarray          #: [tick] records given up (no retry, attempts or buffer exhausted)
     buffered: np.ndarray         #: [tick] records waiting to retry at the end of the tick
@@ -174,6 +175,7 @@ def write_segment(producers: list[ProducerState], budget: WriteBudget, slots: in
     records_capacity, bytes_capacity = budget.records_capacity, budget.bytes_capacity
     accepted_layers = np.zeros((length, count, slots))
     attempts = np.zeros((length, slots))
+    offered_bytes = np.zeros((length, slots))
     retried = np.zeros(length)
     dropped = np.zeros(length)
     buffered = np.zeros(length)
@@ -210,11 +212,12 @@ def write_segment(producers: list[ProducerState], budget: WriteBudget, slots: in
             waiting_records.append(due_per_slot)
         taken = accepted_layers[row]
         offered_row = [0.0] * slots
+        offered_bytes_row = [0.0] * slots
         refused_by_producer: list[list[tuple[int, int, float]]] = [[] for _ in producers]
         dropped_row = 0
         for slot in range(slots):
             records_left, bytes_left = records_tokens[slot], bytes_tokens[slot]
-            offered_slot = 0.0
+            offered_slot = offered_slot_bytes = 0.0
             for layer in range(count):
                 fresh = new_rows[row][layer][slot]
                 due = waiting_records[layer]
@@ -223,6 +226,7 @@ def write_segment(producers: list[ProducerState], budget: WriteBudget, slots: in
                 if not offered:
                     continue
                 offered_slot += offered
+                offered_slot_bytes += offered * sizes[layer]
                 # WriteBudget.take_layers for this slot and layer.
                 fit = min(floor(records_left), floor(bytes_left / sizes[layer]))
                 fit = float(min(fit, offered)) if fit > 0 else 0.0
@@ -247,6 +251,7 @@ def write_segment(producers: list[ProducerState], budget: WriteBudget, slots: in
                         accepted_before += records_due
             records_tokens[slot], bytes_tokens[slot] = records_left, bytes_left
             offered_row[slot] = offered_slot
+            offered_bytes_row[slot] = offered_slot_bytes
         retried_row = 0
         for queue, refused in zip(queues, refused_by_producer):
             if refused:
@@ -254,6 +259,7 @@ def write_segment(producers: list[ProducerState], budget: WriteBudget, slots: in
                 retried_row += r
                 dropped_row += d
         attempts[row] = offered_row
+        offered_bytes[row] = offered_bytes_row
         retried[row] = retried_row
         dropped[row] = dropped_row
         buffered[row] = sum(queue.buffered if queue is not None else state.buffered
@@ -266,4 +272,4 @@ def write_segment(producers: list[ProducerState], budget: WriteBudget, slots: in
     budget.records_tokens[:slots] = records_tokens
     budget.bytes_tokens[:slots] = bytes_tokens
     budget.second = second
-    return SegmentWrites(accepted_layers, attempts, retried, dropped, buffered)
+    return SegmentWrites(accepted_layers, attempts, offered_bytes, retried, dropped, buffered)
