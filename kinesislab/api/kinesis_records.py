@@ -9,7 +9,7 @@ from operator import add
 from kinesislab.api.errors import ServiceError
 from kinesislab.api.iterators import IteratorState, decode_iterator, encode_iterator
 from kinesislab.api.registry import operation
-from kinesislab.api.validation import CheckedEntries, common_length, take_checked_put_records_entries
+from kinesislab.api.validation import CheckedEntries, common_length
 from kinesislab.engine.columns import take
 from kinesislab.engine.hashing import MAX_HASH_KEY
 from kinesislab.engine.sequence import shard_index_of
@@ -102,11 +102,11 @@ def put_record(client, params: dict) -> dict:
     return {"ShardId": shard.shard_id, "SequenceNumber": record.sequence_text, "EncryptionType": "NONE"}
 
 
-def _general_entries(stream: Stream, records: list[dict]) -> tuple[list[bytes], list[str], list[int | None] | None]:
-    """(data, partition keys, explicit hash keys or None) of any valid request: blobs of every
-    kind boto3 accepts, missing partition keys (AUTO streams), explicit hash keys. Raises what
-    the service raises for the first entry it refuses (entries are checked in order)."""
-    data_column, keys, explicit_column = [], [], []
+def _general_columns(stream: Stream, records: list[dict]) -> tuple:
+    """The columns of :func:`_checked_columns` for any valid request: blobs of every kind boto3
+    accepts, missing partition keys (AUTO streams), explicit hash keys. Raises what the service
+    raises for the first entry it refuses (entries are checked in order)."""
+    data_column, keys, explicit_column, encoded, sizes = [], [], [], [], []
     max_record_size = stream.max_record_size_bytes
     for entry in records:
         data = entry["Data"]
@@ -115,13 +115,17 @@ def _general_entries(stream: Stream, records: list[dict]) -> tuple[list[bytes], 
         partition_key = entry.get("PartitionKey")
         if partition_key is None:
             partition_key = _missing_partition_key(stream)
-        size = len(data) + len(str.encode(partition_key))
+        encoded_key = str.encode(partition_key)
+        size = len(data) + len(encoded_key)
         if size > max_record_size:
             _check_size(stream, size)
         data_column.append(data)
         keys.append(partition_key)
         explicit_column.append(_explicit_hash_key(entry.get("ExplicitHashKey")))
-    return data_column, keys, explicit_column if any(e is not None for e in explicit_column) else None
+        encoded.append(encoded_key)
+        sizes.append(size)
+    explicit = explicit_column if any(e is not None for e in explicit_column) else None
+    return data_column, keys, explicit, encoded, sizes, common_length(sizes)
 
 
 def _record_sizes(data_lengths: list[int], common_data_length: int | None, encoded_keys: list[bytes],
@@ -153,11 +157,11 @@ def _checked_columns(stream: Stream, checked: CheckedEntries) -> tuple | None:
 
 
 @operation(KINESIS, "PutRecords")
-def put_records(client, params: dict) -> dict:
+def put_records(client, params: dict, checked: CheckedEntries | None = None) -> dict:
     """PutRecords, a batch at a time.
 
-    The entries are taken as columns (from the validator, which already built them when every
-    entry was plainly valid), checked as the service checks them, then routed, admitted and
+    The entries are taken as columns (``checked``: from the validator, which already built them
+    when every entry was plainly valid), checked as the service checks them, then routed, admitted and
     stored by the engine's batch methods (``Stream.put_many``), which give exactly what
     ``route``/``offer``/``store`` give record by record. Metric and usage updates are summed per
     call -- integer sums, so the per-second totals are the same as record by record -- and shard
@@ -165,16 +169,10 @@ def put_records(client, params: dict) -> dict:
     """
     stream = client.resolve_stream(params, allow_statuses=WRITABLE)
     limits = client.sim.limits
-    records = params["Records"]
-    checked = take_checked_put_records_entries(records)
     columns = None if checked is None else _checked_columns(stream, checked)
-    if columns is not None:
-        data, keys, explicit, encoded, sizes, uniform_size = columns
-    else:
-        data, keys, explicit = _general_entries(stream, records)
-        encoded = list(map(str.encode, keys))
-        data_lengths = list(map(len, data))
-        sizes, uniform_size = _record_sizes(data_lengths, common_length(data_lengths), encoded, None)
+    if columns is None:
+        columns = _general_columns(stream, params["Records"])
+    data, keys, explicit, encoded, sizes, uniform_size = columns
     entry_count = len(keys)
     total = uniform_size * entry_count if uniform_size is not None else sum(sizes)
     if total > limits.put_records_max_request_bytes:

@@ -186,42 +186,23 @@ def check_put_records_entries(records) -> CheckedEntries | None:
     return CheckedEntries(data, keys, data_lengths, data_length, key_bytes, explicit)
 
 
-# The last PutRecords batch validate_request found certainly valid, with its columns, so that the
-# handler (which runs next, in the same call) need not scan the entries again. It is keyed by the
-# list's identity, reset by every PutRecords validation and cleared when taken, so a handler only
-# ever gets the columns of the very list that was just validated; anything else (another thread's
-# call in between, a handler run without validation) finds no match and rebuilds its columns.
-_last_checked: tuple[list, CheckedEntries] | None = None
-
-
-def take_checked_put_records_entries(records: list) -> CheckedEntries | None:
-    """The columns validate_request just built for ``records`` (once), or None."""
-    global _last_checked
-    last = _last_checked
-    if last is None or last[0] is not records:
-        return None
-    _last_checked = None
-    return last[1]
-
-
-def validate_request(service_name: str, operation_name: str, params: dict) -> None:
+def validate_request(service_name: str, operation_name: str, params: dict) -> CheckedEntries | None:
     """Raise as boto3 and then the service would for a request that breaks the model.
 
     Raises botocore's ``ParamValidationError`` (client side) or ``ServiceError``
     ``ValidationException`` (service side). Returns quietly for a valid request. PutRecords'
     entries are checked a batch at a time (the same rules, read from the model) when they are
-    plainly valid; the generic walk then only checks the rest of the request and the first entry.
+    plainly valid; the generic walk then only checks the rest of the request and the first entry,
+    and the columns built on the way are returned, for the handler (None for anything else).
     """
-    global _last_checked
     if service_name == "kinesis" and operation_name == "PutRecords" and type(params) is dict:
-        _last_checked = None
         records = params.get("Records")
         checked = check_put_records_entries(records)
         if checked is not None:
             _validate_put_records_rest(params, records)
-            _last_checked = (records, checked)
-            return
+            return checked
     _validate_request(service_name, operation_name, params)
+    return None
 
 
 #: Members of PutRecords requests (all but Records) found valid, as (name, type, value) tuples.
