@@ -171,6 +171,7 @@ class Runner:
                         write_all, end = None, first + 1
             if write_all is not None:
                 tick = write_all(first, end)
+                self._record_capacity(first, tick)
                 self._read_segment(first, tick)
                 if bar is not None:
                     bar.update(tick - first)
@@ -184,6 +185,7 @@ class Runner:
                 tick += 1
                 if self._segment_over():
                     break
+            self._record_capacity(first, tick)
             if longest > 1:
                 self._read_segment(first, tick)
             if bar is not None:
@@ -428,11 +430,6 @@ class Runner:
         series["IncomingBytes"][span] += accepted_bytes.sum(axis=1)
         series["WriteProvisionedThroughputExceeded"][span] += throttled
         series["PutRecords.ThrottledRecords"][span] += throttled
-        open_count = len(self.open_slots)
-        limits = self.sim.limits
-        series["OpenShardCount"][span] = open_count
-        series["WriteCapacityRecords"][span] = open_count * limits.shard_write_records_per_second
-        series["WriteCapacityBytes"][span] = open_count * limits.shard_write_bytes_per_second
         rows = self.recorder.set_slot_rows
         rows(first, "IncomingRecords", accepted.T)
         rows(first, "IncomingBytes", accepted_bytes.T)
@@ -490,10 +487,20 @@ class Runner:
         self.log.append(accepted, accepted_bytes)
         self._record_write(tick, offered, None, retried, dropped, attempts, accepted, accepted_bytes)
 
+    def _record_capacity(self, first: int, end: int) -> None:
+        """Open shards and their write capacity over ticks ``first .. end - 1`` (one shard map:
+        a segment ends when it changes)."""
+        open_count = len(self.open_slots)
+        limits = self.sim.limits
+        span = slice(first, end)
+        series = self._write_series
+        series["OpenShardCount"][span] = open_count
+        series["WriteCapacityRecords"][span] = open_count * limits.shard_write_records_per_second
+        series["WriteCapacityBytes"][span] = open_count * limits.shard_write_bytes_per_second
+
     def _record_write(self, tick: int, offered: float, user_accepted: float | None, retried: int, dropped: int,
                       attempts: np.ndarray, accepted: np.ndarray, accepted_bytes: np.ndarray) -> None:
         """Book one tick's writes; ``user_accepted`` None means one user record per Kinesis record."""
-        limits = self.sim.limits
         scalars = self._write_series
         incoming = float(np.add.reduce(accepted))
         throttled_total = float(np.add.reduce(attempts)) - incoming
@@ -507,10 +514,6 @@ class Runner:
         scalars["IncomingBytes"][tick] += float(np.add.reduce(accepted_bytes))
         scalars["WriteProvisionedThroughputExceeded"][tick] += throttled_total
         scalars["PutRecords.ThrottledRecords"][tick] += throttled_total
-        open_count = len(self.open_slots)
-        scalars["OpenShardCount"][tick] = open_count
-        scalars["WriteCapacityRecords"][tick] = open_count * limits.shard_write_records_per_second
-        scalars["WriteCapacityBytes"][tick] = open_count * limits.shard_write_bytes_per_second
         slot_rows = self._write_slot_rows
         slot_rows["IncomingRecords"][tick] = accepted
         slot_rows["IncomingBytes"][tick] = accepted_bytes
