@@ -676,32 +676,3 @@ def test_same_seed_same_run():
     assert ids_c != ids_a
     assert [o.key for o, _ in objects_c] != [o.key for o, _ in objects_a]
     assert [body for _, body in objects_c] == [body for _, body in objects_a]  # same data, other uuids
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_adding_many_items_at_once_flushes_like_adding_them_one_by_one(seed):
-    import random
-
-    from kinesislab.clock import VirtualClock
-    from kinesislab.firehose.buffer import TimedBuffer
-
-    draw = random.Random(seed)
-    flushes = {"one by one": [], "many": []}
-    clocks = {name: VirtualClock() for name in flushes}
-    interval = draw.choice([0, 2, 7])
-    buffers = {name: TimedBuffer(clocks[name], 5000, interval,
-                                 lambda items, trigger, name=name: flushes[name].append(
-                                     (clocks[name].time, trigger, list(items))))
-               for name in flushes}
-    serial = 0
-    for _ in range(40):
-        sizes = [draw.choice([1, 300, 999, 4999, 5000, 12000]) for _ in range(draw.randint(0, 12))]
-        items = list(range(serial, serial + len(sizes)))
-        serial += len(sizes)
-        for item, size in zip(items, sizes):
-            buffers["one by one"].add(item, size)
-        buffers["many"].add_many(items, sizes)
-        for clock in clocks.values():
-            clock.advance(1.0)
-    assert flushes["one by one"] == flushes["many"]
-    assert buffers["one by one"].items == buffers["many"].items

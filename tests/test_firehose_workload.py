@@ -31,8 +31,9 @@ def test_bigger_interval_means_fewer_larger_later_files():
     (5, 300, 10, 1000), (1, 0, 10, 5000), (1, 60, 7, 150_001), (3, 30, 13, 777)])
 def test_the_batched_workload_delivers_what_one_ingest_per_record_delivers(size_mib, interval, events_per_second,
                                                                             event_bytes):
-    """steady_delivery feeds each second's records in one accept_direct_puts call; the reference
-    puts them one by one through DeliveryStream.ingest (the PutRecord path, RecordIds included)."""
+    """steady_delivery books each second's records as one run (DeliveryStream.accept_copies); the
+    reference puts them one by one through DeliveryStream.ingest (the PutRecord path, RecordIds
+    included). tests/test_firehose_fast_path.py holds the run path to the record path more widely."""
     from kinesislab.simulator import Simulator
 
     run = steady_delivery(size_mib, interval, events_per_second, event_bytes, duration=600, keep_bodies=True)

@@ -6,6 +6,13 @@ once, inside the call that added the record, so its delivery time is that call's
 the flush bumps a generation counter, which turns the pending interval callback into a no-op.
 Nothing sleeps: with interval 0 the callback falls due at the same instant and runs at the
 next ``advance`` (every record put at that instant shares one delivery).
+
+An item normally stands for one record. :meth:`TimedBuffer.add_run` books ``count`` records of
+one size that arrive together as a few items instead (one per stretch between two size
+flushes), each standing for several records; ``len(buffer)`` counts records either way. The
+size rule -- the record that brings the buffer to ``size_bytes`` flushes it -- is
+:meth:`TimedBuffer.fills`; :meth:`TimedBuffer.room` is the same rule solved for a run of
+equal records.
 """
 
 from __future__ import annotations
@@ -29,45 +36,62 @@ class TimedBuffer(Generic[T]):
         self.interval_seconds = float(interval_seconds)
         self.on_flush = on_flush
         self.items: list[T] = []
+        #: Records buffered (an item added by :meth:`add_run` stands for several).
+        self.records = 0
         self.buffered_bytes = 0
         #: Virtual time (epoch s) the first item of the current buffer arrived; None when empty.
         self.opened_at: float | None = None
         self._generation = 0
 
     def __len__(self) -> int:
-        return len(self.items)
+        """Records buffered."""
+        return self.records
 
+    # ------------------------------------------------------------------ the rules
+    def fills(self, buffered_bytes: int) -> bool:
+        """The size rule: a buffer holding ``buffered_bytes`` is delivered now."""
+        return buffered_bytes >= self.size_bytes
+
+    def room(self, size_each: int) -> int | None:
+        """How many more records of ``size_each`` bytes the buffer takes, the last of them
+        filling it: the smallest k >= 1 with ``fills(buffered_bytes + k * size_each)``, or None
+        if no number of them fills it (empty records)."""
+        if size_each <= 0:
+            return None
+        return max(1, -(-(self.size_bytes - self.buffered_bytes) // size_each))
+
+    def _open(self) -> None:
+        """The first record of an empty buffer: note the time and schedule the interval's end."""
+        self.opened_at = self.clock.time
+        generation = self._generation
+        self.clock.schedule(self.opened_at + self.interval_seconds, lambda: self._interval_due(generation))
+
+    # ------------------------------------------------------------------ adding
     def add(self, item: T, size_bytes: int) -> None:
         """Buffer one item of ``size_bytes``; flushes now if the buffer reached its size."""
-        if not self.items:
-            self.opened_at = self.clock.time
-            generation = self._generation
-            self.clock.schedule(self.opened_at + self.interval_seconds, lambda: self._interval_due(generation))
+        if not self.records:
+            self._open()
         self.items.append(item)
+        self.records += 1
         self.buffered_bytes += size_bytes
-        if self.buffered_bytes >= self.size_bytes:
+        if self.fills(self.buffered_bytes):
             self._flush("size")
 
-    def add_many(self, items: list[T], sizes: list[int]) -> None:
-        """:meth:`add` for several items arriving at the same instant, in order: the same items,
-        flushes and interval callbacks, with the items between two size flushes added at once."""
-        begin, count = 0, len(items)
-        while begin < count:
-            if not self.items:
-                self.opened_at = self.clock.time
-                generation = self._generation
-                self.clock.schedule(self.opened_at + self.interval_seconds, lambda: self._interval_due(generation))
-            # The first item that brings the buffer to its size ends this run (and flushes it).
-            buffered, end = self.buffered_bytes, begin
-            while end < count:
-                buffered += sizes[end]
-                end += 1
-                if buffered >= self.size_bytes:
-                    break
-            self.items.extend(items[begin:end])
-            self.buffered_bytes = buffered
-            begin = end
-            if buffered >= self.size_bytes:
+    def add_run(self, count: int, size_each: int, piece: Callable[[int], T]) -> None:
+        """``count`` records of ``size_each`` bytes each arriving at this instant, in order: the
+        same flushes and interval callbacks as :meth:`add` of each, but one item per stretch
+        between two size flushes. ``piece(k)`` makes the item standing for the run's next
+        ``k`` records (pieces are made in order)."""
+        while count > 0:
+            if not self.records:
+                self._open()
+            room = self.room(size_each)
+            k = count if room is None or room > count else room
+            self.items.append(piece(k))
+            self.records += k
+            self.buffered_bytes += k * size_each
+            count -= k
+            if self.fills(self.buffered_bytes):
                 self._flush("size")
 
     def discard(self) -> list[T]:
@@ -77,11 +101,12 @@ class TimedBuffer(Generic[T]):
         return dropped
 
     def _interval_due(self, generation: int) -> None:
-        if generation == self._generation and self.items:
+        if generation == self._generation and self.records:
             self._flush("interval")
 
     def _reset(self) -> None:
         self.items = []
+        self.records = 0
         self.buffered_bytes = 0
         self.opened_at = None
         self._generation += 1  # the pending interval callback of the old buffer becomes a no-op

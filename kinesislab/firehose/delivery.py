@@ -13,6 +13,12 @@ Path of a record, all in virtual time:
    buffer (a clock callback). The object holds the records' bytes back to back (no delimiters,
    as Firehose writes them), GZIP-compressed if asked.
 
+The destination buffer holds :class:`RecordRun` items: records with the same data that arrived
+at the same instant, booked together. A record put on its own is a run of one; a batch of equal
+Direct PUT records (:meth:`DeliveryStream.accept_direct_puts`, e.g. a steady workload's second)
+is one run, cut where a size flush falls (:meth:`~kinesislab.firehose.buffer.TimedBuffer.add_run`),
+so a file costs one object whatever the number of records in it.
+
 ``deliveries_frame()`` lists what was delivered; ``usage()`` is what Firehose bills.
 """
 
@@ -23,8 +29,9 @@ import gzip
 import hashlib
 import json
 import uuid
-from array import array
 from dataclasses import dataclass
+from functools import partial
+from itertools import chain, groupby, repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,12 +75,69 @@ def lambda_record_id(serial: int) -> str:
 
 @dataclass(slots=True)  # slots: created once per record, often tens of thousands per run
 class FirehoseRecord:
-    """A record inside Firehose. ``arrival`` is epoch seconds; ``record_id`` is its Lambda recordId."""
+    """A record waiting for the Lambda transformation. ``arrival`` is epoch seconds; ``record_id``
+    is its Lambda recordId. (The destination buffer holds :class:`RecordRun` items.)"""
 
     data: bytes
     arrival: float
     record_id: str
     kinesis_metadata: dict | None = None
+
+
+@dataclass(slots=True)
+class RecordRun:
+    """What the destination buffer holds: ``count`` records with the same ``data`` that arrived
+    at ``arrival`` (epoch s), in order. A record on its own is a run of one."""
+
+    data: bytes
+    arrival: float
+    count: int = 1
+
+
+def _payload_runs(payloads) -> list[tuple[bytes, int]]:
+    """Consecutive equal payloads as (bytes, how many), in order."""
+    if not isinstance(payloads, (list, tuple)):
+        payloads = list(payloads)
+    if not payloads:
+        return []
+    if payloads.count(payloads[0]) == len(payloads):  # the common case: one payload repeated
+        return [(bytes(payloads[0]), len(payloads))]
+    return [(bytes(data), sum(1 for _ in group)) for data, group in groupby(payloads)]
+
+
+def _arrival_stats(runs: list[RecordRun], records: int) -> tuple[float, float, float]:
+    """First, last and mean arrival of the records in ``runs`` -- the mean exactly as ``sum()``
+    of every record's arrival, one by one, divided by ``records``: computed in integers when
+    every arrival is a whole, non-negative second and the total stays below 2**53 (then every
+    partial float sum is exact, so any order gives the same float), else one by one."""
+    if len(runs) == 1:
+        first = last = runs[0].arrival
+    else:
+        first = min(run.arrival for run in runs)
+        last = max(run.arrival for run in runs)
+    total = 0
+    for run in runs:
+        arrival = run.arrival
+        if not arrival >= 0 or arrival % 1:  # also NaN and infinities
+            break
+        total += int(arrival) * run.count
+    else:
+        if total < 2**53:
+            return first, last, total / records
+    return first, last, sum(chain.from_iterable(repeat(run.arrival, run.count) for run in runs)) / records
+
+
+_OID = uuid.NAMESPACE_OID.bytes
+
+
+def uuid5_string(name: str, namespace: bytes = _OID) -> str:
+    """``str(uuid.uuid5(uuid.UUID(bytes=namespace), name))`` (namespace OID by default),
+    formatted from the SHA-1 without a ``uuid.UUID`` (which costs several times the hash)."""
+    digest = bytearray(hashlib.sha1(namespace + name.encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: an ndarray field has no truth value
@@ -141,11 +205,13 @@ class DeliveryStream:
             "SucceedProcessing.Records", "SucceedProcessing.Bytes",
             "DeliveryToS3.Records", "DeliveryToS3.Bytes", "DeliveryToS3.Success",
             "lab.DroppedRecords", "lab.ProcessingFailedRecords", "lab.DiscardedOnDeleteRecords"), 0)
-        self._sizes = array("q")
+        # Every ingested record's size, run-length encoded: sizes[i] repeated counts[i] times.
+        self._size_values: list[int] = []
+        self._size_counts: list[int] = []
         self._record_counter = 0
         self._object_counter = 0
         clock = sim.clock
-        self._buffer: TimedBuffer[FirehoseRecord] = TimedBuffer(
+        self._buffer: TimedBuffer[RecordRun] = TimedBuffer(
             clock, buffering.size_mib * MiB, buffering.interval_seconds, self._deliver)
         self._transform_buffer: TimedBuffer[FirehoseRecord] | None = (
             TimedBuffer(clock, transform.buffer_size_bytes, transform.buffer_interval_seconds, self._run_transform)
@@ -174,7 +240,8 @@ class DeliveryStream:
             self.source.stop()
         for buffer in (self._transform_buffer, self._buffer):
             if buffer is not None:
-                self.totals["lab.DiscardedOnDeleteRecords"] += len(buffer.discard())
+                self.totals["lab.DiscardedOnDeleteRecords"] += len(buffer)  # records, not items
+                buffer.discard()
 
         def removed() -> None:
             self.status = "DELETED"
@@ -202,10 +269,11 @@ class DeliveryStream:
         """:meth:`ingest` without composing the response's RecordId (a hash, most of a record's
         cost), for callers that discard it: the Kinesis source and simulated workloads. The
         RecordIds of later :meth:`ingest` calls are the same either way (they follow the count)."""
-        record = FirehoseRecord(bytes(data), self.sim.clock.time if arrival is None else arrival,
-                                self._next_record_id(), kinesis_metadata)
-        size = len(record.data)
-        self._sizes.append(size)
+        data = bytes(data)
+        arrival = self.sim.clock.time if arrival is None else arrival
+        size = len(data)
+        self._count_sizes(size, 1)
+        self._record_counter += 1
         if kinesis_metadata is None:
             self.totals["IncomingRecords"] += 1
             self.totals["IncomingBytes"] += size
@@ -213,29 +281,51 @@ class DeliveryStream:
             self.totals["DataReadFromKinesisStream.Records"] += 1
             self.totals["DataReadFromKinesisStream.Bytes"] += size
         if self._transform_buffer is not None:
-            self._transform_buffer.add(record, size)
+            self._transform_buffer.add(
+                FirehoseRecord(data, arrival, lambda_record_id(self._record_counter), kinesis_metadata), size)
         else:
-            self._buffer.add(record, size)
+            self._buffer.add(RecordRun(data, arrival), size)
 
     def accept_direct_puts(self, payloads: list[bytes]) -> None:
         """:meth:`accept` for several Direct PUT records arriving now, in order: the same records,
-        totals, buffers and deliveries as one call each. Without a transformation the records
-        enter the buffer together (:meth:`TimedBuffer.add_many`); with one, one by one, as the
-        Lambda buffer may invoke the function between two records."""
+        totals, buffers and deliveries as one call each. Consecutive equal payloads are booked
+        together (:meth:`accept_copies`)."""
         if self._transform_buffer is not None:
             for data in payloads:
                 self.accept(data)
             return
-        now = self.sim.clock.time
-        first = self._record_counter + 1
-        self._record_counter += len(payloads)
-        records = [FirehoseRecord(bytes(data), now, lambda_record_id(serial), None)
-                   for data, serial in zip(payloads, range(first, self._record_counter + 1))]
-        sizes = [len(record.data) for record in records]
-        self._sizes.extend(sizes)
-        self.totals["IncomingRecords"] += len(records)
-        self.totals["IncomingBytes"] += sum(sizes)
-        self._buffer.add_many(records, sizes)
+        for data, count in _payload_runs(payloads):
+            self.accept_copies(data, count)
+
+    def accept_copies(self, data: bytes, count: int) -> None:
+        """``count`` Direct PUT records of ``data`` arriving now: ``accept_direct_puts([data] * count)``.
+
+        Without a transformation they enter the buffer as one :class:`RecordRun`, cut where the
+        buffer fills (:meth:`TimedBuffer.add_run`), so a second of a steady workload costs an
+        object or two, not one per record; with one, one by one, as the Lambda buffer may invoke
+        the function between two records."""
+        if self._transform_buffer is not None:
+            for _ in range(count):
+                self.accept(data)
+            return
+        data = bytes(data)
+        size = len(data)
+        self._record_counter += count
+        self._count_sizes(size, count)
+        totals = self.totals
+        totals["IncomingRecords"] += count
+        totals["IncomingBytes"] += size * count
+        self._buffer.add_run(count, size, partial(RecordRun, data, self.sim.clock.time))
+
+    def _count_sizes(self, size: int, count: int) -> None:
+        """Note ``count`` records of ``size`` bytes ingested (for :meth:`usage`)."""
+        if count <= 0:
+            return
+        if self._size_values and self._size_values[-1] == size:
+            self._size_counts[-1] += count
+        else:
+            self._size_values.append(size)
+            self._size_counts.append(count)
 
     def _from_kinesis(self, record: dict, shard_id: str) -> None:
         arrival = record["ApproximateArrivalTimestamp"].timestamp()
@@ -262,7 +352,7 @@ class DeliveryStream:
         for record, data in outcome.ok:
             self.totals["SucceedProcessing.Records"] += 1
             self.totals["SucceedProcessing.Bytes"] += len(data)
-            self._buffer.add(FirehoseRecord(data, record.arrival, record.record_id, record.kinesis_metadata), len(data))
+            self._buffer.add(RecordRun(data, record.arrival), len(data))
 
     def _error_prefix(self) -> str:
         return "processing-failed/" if self.error_output_prefix is None else self.error_output_prefix
@@ -274,23 +364,38 @@ class DeliveryStream:
                              "rawData": base64.b64encode(r.data).decode(), "lambdaArn": self.transform.lambda_arn})
                  for r, code, message in failures]
         body = ("\n".join(lines) + "\n").encode()
-        self._write([r for r, _, _ in failures], body, "processing-failed", "processing-failed")
+        runs = [RecordRun(r.data, r.arrival) for r, _, _ in failures]
+        self._write(runs, len(failures), body, "processing-failed", "processing-failed")
 
     # ------------------------------------------------------------------ delivery
-    def _deliver(self, records: list[FirehoseRecord], trigger: str) -> None:
-        body = b"".join(r.data for r in records)
-        self.totals["DeliveryToS3.Records"] += len(records)
-        self.totals["DeliveryToS3.Bytes"] += len(body)
+    def _deliver(self, runs: list[RecordRun], trigger: str) -> None:
+        records = size = 0
+        for run in runs:
+            records += run.count
+            size += len(run.data) * run.count
+        # A sink that keeps keys only gets no body, unless compressing needs it for the size.
+        body = (b"".join([run.data * run.count for run in runs])
+                if self.compression == "GZIP" or getattr(self.sink, "keep_bodies", True) else None)
+        self.totals["DeliveryToS3.Records"] += records
+        self.totals["DeliveryToS3.Bytes"] += size
         self.totals["DeliveryToS3.Success"] += 1
-        self._write(records, body, "data", trigger)
+        self._write(runs, records, body, "data", trigger, size)
 
-    def _write(self, records: list[FirehoseRecord], body: bytes, kind: str, trigger: str) -> None:
+    def _object_uuid(self) -> str:
+        """The next object's UUID: deterministic from the seed, the stream and the object count."""
         self._object_counter += 1
-        object_uuid = str(uuid.uuid5(uuid.NAMESPACE_OID, f"firehose/{self.sim.seed}/{self.arn}/{self._object_counter}"))
+        return uuid5_string(f"firehose/{self.sim.seed}/{self.arn}/{self._object_counter}")
+
+    def _write(self, runs: list[RecordRun], records: int, body: bytes | None, kind: str, trigger: str,
+               size: int | None = None) -> None:
+        """Store one object of the ``records`` records in ``runs``; ``body`` may be None (an
+        uncompressed object for a sink that keeps no bodies) when ``size`` is given."""
+        object_uuid = self._object_uuid()
         if self.compression == "GZIP":
             body = gzip.compress(body, mtime=0)  # mtime=0 keeps the bytes reproducible
-        arrivals = [r.arrival for r in records]
-        first = min(arrivals)
+        if body is not None:
+            size = len(body)
+        first, last, mean = _arrival_stats(runs, records)
         if kind == "data":
             key = object_key(self.prefix, self.name, self.version, first, object_uuid, self.extension)
         else:
@@ -298,9 +403,8 @@ class DeliveryStream:
                              error_output_type=kind)
         self.sink.put(key, body)
         self.objects.append(DeliveredObject(
-            key=key, kind=kind, delivered_at=self.sim.clock.time, bytes=len(body), records=len(records),
-            first_arrival=first, last_arrival=max(arrivals), mean_arrival=sum(arrivals) / len(arrivals),
-            trigger=trigger))
+            key=key, kind=kind, delivered_at=self.sim.clock.time, bytes=size, records=records,
+            first_arrival=first, last_arrival=last, mean_arrival=mean, trigger=trigger))
 
     # ------------------------------------------------------------------ results
     @property
@@ -339,5 +443,5 @@ class DeliveryStream:
 
     def usage(self) -> FirehoseUsage:
         """Records and bytes ingested (Direct PUT or read from Kinesis), with every record's size."""
-        sizes = np.frombuffer(self._sizes, dtype=np.int64).copy() if len(self._sizes) else np.zeros(0, np.int64)
+        sizes = np.repeat(np.array(self._size_values, dtype=np.int64), np.array(self._size_counts, dtype=np.int64))
         return FirehoseUsage(records=len(sizes), bytes=int(sizes.sum()), record_sizes=sizes)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -22,7 +23,7 @@ _JAVA_TOKENS = (("yyyy", "%Y"), ("yy", "%y"), ("MM", "%m"), ("dd", "%d"), ("HH",
                 ("ss", "%S"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class DeliveredObject:
     """One object a Firehose stream wrote. Times are epoch seconds (virtual); sizes are bytes."""
 
@@ -36,6 +37,21 @@ class DeliveredObject:
     mean_arrival: float
     trigger: str              # "size", "interval", or "processing-failed"
 
+    def __init__(self, key: str, kind: str, delivered_at: float, bytes: int, records: int,
+                 first_arrival: float, last_arrival: float, mean_arrival: float, trigger: str):
+        # Written out because the __init__ dataclass generates for a frozen class sets each field
+        # through object.__setattr__, several times slower; a stream makes one of these per file.
+        fields = self.__dict__
+        fields["key"] = key
+        fields["kind"] = kind
+        fields["delivered_at"] = delivered_at
+        fields["bytes"] = bytes
+        fields["records"] = records
+        fields["first_arrival"] = first_arrival
+        fields["last_arrival"] = last_arrival
+        fields["mean_arrival"] = mean_arrival
+        fields["trigger"] = trigger
+
     @property
     def latency_seconds(self) -> float:
         """How long the oldest record in the object waited for delivery (s)."""
@@ -48,9 +64,14 @@ class DeliveredObject:
 
 
 class Sink(Protocol):
-    """Somewhere objects can be written and read back by key."""
+    """Somewhere objects can be written and read back by key.
 
-    def put(self, key: str, body: bytes) -> None: ...
+    A sink may set ``keep_bodies = False`` (keys only): the stream then skips assembling the
+    bytes of an uncompressed object and passes ``body=None`` (the object's size is the sum of
+    its records'). A sink without the attribute gets every body.
+    """
+
+    def put(self, key: str, body: bytes | None) -> None: ...
 
     def get(self, key: str) -> bytes: ...
 
@@ -65,7 +86,7 @@ class MemorySink:
         self.objects: dict[str, bytes] = {}
         self._keys: list[str] = []
 
-    def put(self, key: str, body: bytes) -> None:
+    def put(self, key: str, body: bytes | None) -> None:
         self._keys.append(key)
         if self.keep_bodies:
             self.objects[key] = body
@@ -81,6 +102,8 @@ class MemorySink:
 
 class FolderSink:
     """A bucket that is a local folder: each object is the file ``<folder>/<key>``."""
+
+    keep_bodies = True
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder).resolve()
@@ -128,14 +151,37 @@ def _java_time(pattern: str, at: datetime) -> str:
     return "".join(out)
 
 
+def _utc_datetime(at: float) -> datetime:
+    return datetime.fromtimestamp(at, tz=timezone.utc)
+
+
+@lru_cache(maxsize=4096)
+def _minute_strings(minute: int) -> tuple[str, str]:
+    """("YYYY-MM-DD-HH-MM-", "YYYY/MM/DD/HH/") of the UTC minute ``minute`` minutes after the epoch."""
+    when = _utc_datetime(minute * 60)
+    return when.strftime("%Y-%m-%d-%H-%M-"), when.strftime("%Y/%m/%d/%H/")
+
+
+def utc_stamps(at: float) -> tuple[str, str]:
+    """("YYYY-MM-DD-HH-MM-SS", "YYYY/MM/DD/HH/") of epoch second ``at``, UTC: what
+    ``datetime.fromtimestamp(at, timezone.utc).strftime(...)`` gives, without a strftime per call
+    for a whole second (a minute's strings are kept and the second appended)."""
+    if float(at).is_integer():
+        minute, second = divmod(int(at), 60)
+        dashed, slashed = _minute_strings(minute)
+        return f"{dashed}{second:02d}", slashed
+    when = _utc_datetime(at)
+    return when.strftime("%Y-%m-%d-%H-%M-%S"), when.strftime("%Y/%m/%d/%H/")
+
+
 def evaluate_prefix(prefix: str, at: float, random_string: str, error_output_type: str | None = None) -> str:
     """The evaluated prefix of an object whose oldest record arrived at ``at`` (epoch seconds).
 
     Raises ValueError for an expression kinesislab does not evaluate (dynamic partitioning keys).
     """
-    when = datetime.fromtimestamp(at, tz=timezone.utc)
     if "!{" not in prefix:
-        return prefix + when.strftime("%Y/%m/%d/%H/")
+        return prefix + utc_stamps(at)[1]
+    when = _utc_datetime(at)
 
     def replace(match: re.Match) -> str:
         namespace, value = match.group(1), match.group(2)
@@ -153,9 +199,10 @@ def evaluate_prefix(prefix: str, at: float, random_string: str, error_output_typ
 def object_key(prefix: str, stream_name: str, version: str, at: float, object_uuid: str, extension: str = "",
                error_output_type: str | None = None) -> str:
     """``<evaluated prefix><stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid><extension>`` (UTC, ``at`` in epoch s)."""
-    when = datetime.fromtimestamp(at, tz=timezone.utc)
-    evaluated = evaluate_prefix(prefix, at, object_uuid.replace("-", "")[:11], error_output_type)
-    return f"{evaluated}{stream_name}-{version}-{when.strftime('%Y-%m-%d-%H-%M-%S')}-{object_uuid}{extension}"
+    stamp, default_path = utc_stamps(at)
+    evaluated = (prefix + default_path if "!{" not in prefix
+                 else evaluate_prefix(prefix, at, object_uuid.replace("-", "")[:11], error_output_type))
+    return f"{evaluated}{stream_name}-{version}-{stamp}-{object_uuid}{extension}"
 
 
 # --- Lab-only: which S3 bucket ARNs are local folders --------------------------------------------
