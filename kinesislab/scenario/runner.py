@@ -325,8 +325,7 @@ class Runner:
             and now == math.floor(now) and stream.demand_settled())
         return (self.closed_form_writes and self._write_tick == self._write_layers and keeps_demand
                 and now >= self._mode_switch_until
-                and len(stream.shards_by_slot) <= SEGMENT_WRITES_MAX_SLOTS
-                and bool((self._layer_sizes > 0).all()))
+                and len(stream.shards_by_slot) <= SEGMENT_WRITES_MAX_SLOTS)
 
     def _before_capacity_grows(self, first: int, end: int) -> int:
         """The end of an on-demand segment of writes from tick ``first`` (at most ``end``): before

@@ -161,7 +161,7 @@ def write_segment(producers: list[ProducerState], budget: WriteBudget, slots: in
 
     ``times[i]`` is the simulator's clock (epoch seconds) at tick ``first_tick + i``;
     ``new[i, p, slot]`` the new records producer ``p`` offers each slot that tick (already drawn);
-    ``sizes[p]`` its record size in bytes (> 0). Producers are served in order (the budget's
+    ``sizes[p]`` its record size in bytes (at least 1: a partition key has a byte or more). Producers are served in order (the budget's
     layers), records that waited longest first. The producers' queues and the budget's buckets
     end as the tick-by-tick path leaves them.
     """
