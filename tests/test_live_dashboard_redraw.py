@@ -220,6 +220,38 @@ def test_cached_text_survives_matplotlib_dropping_its_fonts():
     show(live, line, 5000)
 
 
+@pytest.mark.parametrize("grid_style", ["-", "--", ":"])
+def test_an_axis_drawn_in_one_go_is_matplotlibs_axis_pixel_for_pixel(grid_style):
+    """draw_axis merges the grid lines and tick marks of all ticks into one line each."""
+    from kinesislab.dashboards.layers import draw_axis
+
+    live, line = line_figure()
+    ax = live.axes[0, 0]
+    ax.grid(True, linestyle=grid_style, alpha=0.4)
+    width, height = live.figure.canvas.get_width_height(physical=True)
+    for top in (7, 1234.5, 2500):
+        ax.set_ylim(0, top)
+        ax.set_xlim(0, top / 10)
+        for axis in (ax.xaxis, ax.yaxis):
+            theirs, ours = RendererAgg(width, height, live.figure.dpi), RendererAgg(width, height, live.figure.dpi)
+            theirs.clear()
+            ours.clear()
+            axis.draw(theirs)
+            draw_axis(axis, ours)
+            assert np.array_equal(np.asarray(ours.buffer_rgba()), np.asarray(theirs.buffer_rgba()))
+
+
+def test_glyphs_are_merged_into_one_blit_only_where_none_overlap():
+    from kinesislab.dashboards.text_cache import merge_blits
+
+    a = np.array([[9, 0], [0, 9]], dtype=np.uint8)
+    b = np.array([[5, 0], [0, 5]], dtype=np.uint8)
+    (merged, x, y), = merge_blits([(a, 10, 20), (b, 11, 20)])   # b's ink falls where a has none
+    assert (x, y) == (10, 20) and merged.tolist() == [[9, 5, 0], [0, 9, 5]]
+    clash = [(a, 10, 20), (b, 10, 20)]                          # both ink (0, 0): blended twice, kept apart
+    assert merge_blits(clash) == clash
+
+
 # ----------------------------------------------------------------------------- lesson dashboards
 
 
@@ -278,3 +310,23 @@ def test_time_cursor_redraws_match_a_full_redraw():
     for second in (5.0, 12.0, 29.0):
         dashboard.cursor.slider.value = second
         assert_same_picture(decoded(dashboard.live_figure.image.value), pristine(dashboard.live_figure.figure))
+
+
+def test_the_fast_axis_drawing_is_used_only_where_it_matches_matplotlib(monkeypatch):
+    from kinesislab.dashboards import layers
+
+    assert layers.fast_axis_works()          # the matplotlib this suite runs on
+
+    def renamed(axis, renderer):             # as if a matplotlib release renamed a private part
+        raise AttributeError("_update_label_position")
+
+    def draws_nothing(axis, renderer):       # or drew other pixels
+        return None
+
+    try:
+        for broken in (renamed, draws_nothing):
+            monkeypatch.setattr(layers, "draw_axis", broken)
+            layers.fast_axis_works.cache_clear()
+            assert not layers.fast_axis_works()
+    finally:
+        layers.fast_axis_works.cache_clear()

@@ -18,7 +18,8 @@ from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
 from kinesislab.dashboards.panels import KeySpacePanel
-from kinesislab.dashboards.style import COLOURS, FONT_SIZE, TextPool, nice_ceiling, pin_ylabel, set_ticks, tidy
+from kinesislab.dashboards.style import (COLOURS, FONT_SIZE, TextPool, make_ticks, nice_ceiling, pin_ylabel, set_limits,
+                                         set_ticks, tidy)
 from kinesislab.engine.hashing import HASH_KEY_SPACE, hash_key
 from kinesislab.simulator import Simulator
 
@@ -92,6 +93,7 @@ class KeysPerShardPanel:
         self.labels = TextPool(ax, ha="center", va="bottom", fontsize=FONT_SIZE - 2)
         tidy(ax, title, "shard", "keys")
         pin_ylabel(ax, "8888")
+        make_ticks(ax.xaxis, max_shards)
         ax.legend(loc="upper right", fontsize=FONT_SIZE - 1, frameon=False)
 
     def update(self, counts: list[int], selected: int | None) -> None:
@@ -105,9 +107,9 @@ class KeysPerShardPanel:
         self.labels.show([(i, counts[i], f"{counts[i]:,}") for i in range(n)] if n <= 16 else [])
         even = sum(counts) / max(n, 1)
         self.even.set_ydata([even, even])
-        self.ax.set_xlim(-0.6, n - 0.4)
+        set_limits(self.ax, x=(-0.6, n - 0.4))
         set_ticks(self.ax.xaxis, range(n))
-        self.ax.set_ylim(0, nice_ceiling(max(max(counts, default=1), even) * 1.3))
+        set_limits(self.ax, y=(0, nice_ceiling(max(max(counts, default=1), even) * 1.3)))
 
 
 class KeyMarker:

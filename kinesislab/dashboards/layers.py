@@ -11,6 +11,10 @@ but treats its parts in two ways:
   decides those pixels (limits, tick positions and label strings, fonts, colours, legend
   entries; see :func:`part_look`). A look seen before is pasted from the cache; a new look is
   rendered for that part only, so a new shard count re-renders the shard axis, not the legend.
+  An axis is rendered by :func:`draw_axis`: matplotlib's ``Axis.draw`` with the grid lines and
+  tick marks of all ticks drawn in one call each (the same pixels, a third of the calls). It
+  reads matplotlib's private attributes, so it is used only once :func:`fast_axis_works` has
+  seen it give matplotlib's own pixels on the matplotlib installed (checked once per process).
 * **live parts** -- everything else (lines, bars, collections, texts, titles, spines), drawn
   again on every paint, straight onto the canvas with the Agg renderer.
 
@@ -28,9 +32,11 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from functools import lru_cache
+from dataclasses import dataclass, field
 from operator import attrgetter
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
@@ -39,7 +45,9 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.legend import Legend
 from matplotlib.text import Text
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import FixedLocator, IndexLocator, LinearLocator, MultipleLocator, NullLocator
+
+_LITTLE_ENDIAN = np.little_endian
 
 #: Looks remembered per static part: a slider moved back and forth finds its earlier pixels here.
 LOOKS_PER_PART = 24
@@ -100,6 +108,17 @@ def artist_look(artist) -> tuple:
     return tuple(look)
 
 
+def line_look(line) -> tuple:
+    """Drawing style of a tick's line (grid line or tick mark): :func:`artist_look` for a Line2D,
+    read from its attributes (a paint fingerprints six of these per Axes)."""
+    marker = line._marker
+    return ("Line2D", line._visible, line._alpha, line.zorder, _plain(line._color), line._linestyle,
+            line._linewidth, _plain(line._dash_pattern), marker.get_marker() if marker is not None else None,
+            marker.get_fillstyle() if marker is not None else None, line._markersize, line._markeredgewidth,
+            _plain(line._markeredgecolor), _plain(line._markerfacecolor), _plain(line._markerfacecoloralt),
+            line._drawstyle, line._antialiased, line._solidcapstyle, line._dashcapstyle)
+
+
 def legend_look(legend: Legend) -> tuple:
     """Entries, placement and frame of a legend. A legend placed "best" moves with the data, so
     its look never repeats (it is rendered again on every paint)."""
@@ -132,6 +151,25 @@ def _settings(ticker_part) -> tuple:
     return (type(ticker_part), _plain({k: v for k, v in vars(ticker_part).items() if k not in _DERIVED}))
 
 
+#: Locators that never ask how many ticks fit (``Axis.get_tick_space``).
+_SPACE_BLIND = (FixedLocator, NullLocator, MultipleLocator, IndexLocator, LinearLocator)
+_TICK_SPACES: "weakref.WeakKeyDictionary[Axis, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _tick_space(axis: Axis, locator) -> int | None:
+    """``axis.get_tick_space()`` (None for a locator that does not use it), remembered per size of
+    the Axes and tick label size: it builds a FontProperties and transforms a box on every call."""
+    if isinstance(locator, _SPACE_BLIND):
+        return None
+    box = axis.axes.bbox
+    key = (box.width, box.height, axis.get_figure(root=True).dpi, _plain(axis._major_tick_kw.get("labelsize")),
+           _plain(mpl.rcParams["xtick.labelsize"]), _plain(mpl.rcParams["ytick.labelsize"]), type(axis))
+    known = _TICK_SPACES.get(axis)
+    if known is None or known[0] != key:
+        known = _TICK_SPACES[axis] = (key, axis.get_tick_space())
+    return known[1]
+
+
 def tick_summary(axis: Axis, which: str = "major") -> tuple[tuple, tuple, str]:
     """(locations, label strings, offset text) of the major or minor ticks of ``axis``: the
     locator and formatter calls matplotlib makes before drawing an axis, so the strings are the
@@ -141,7 +179,8 @@ def tick_summary(axis: Axis, which: str = "major") -> tuple[tuple, tuple, str]:
     if isinstance(ticker.locator, NullLocator):
         return (), (), ""  # no ticks: matplotlib skips this tick group, and so do we
     key = (which, ticker.locator, _settings(ticker.locator), ticker.formatter, _settings(ticker.formatter),
-           tuple(axis.get_view_interval()), axis.get_scale(), axis.get_tick_space(), axis.remove_overlapping_locs)
+           tuple(axis.get_view_interval()), axis.get_scale(), _tick_space(axis, ticker.locator),
+           axis.remove_overlapping_locs)
     memo = _TICK_MEMOS.setdefault(axis, OrderedDict())
     summary = memo.get(key)
     if summary is None:
@@ -162,8 +201,8 @@ def _ticks_look(axis: Axis, which: str) -> tuple:
     first = (axis.get_major_ticks(1) if which == "major" else axis.get_minor_ticks(1))[0]
     # Tick objects get their strings and positions when drawn (from the summary): only their
     # style belongs in the look.
-    style = (text_style(first.label1), text_style(first.label2), artist_look(first.tick1line),
-             artist_look(first.tick2line), artist_look(first.gridline))
+    style = (text_style(first.label1), text_style(first.label2), line_look(first.tick1line),
+             line_look(first.tick2line), line_look(first.gridline))
     return summary, style, _plain(getattr(axis, f"_{which}_tick_kw", None))
 
 
@@ -229,6 +268,146 @@ def static_part(ax: Axes, artist) -> str | None:
     return None
 
 
+# ------------------------------------------------------------------------------------ axes
+
+
+#: At most this many ticks have their grid lines merged into one path: matplotlib simplifies paths
+#: of 128 vertices or more (three per grid line here, with the gap), which could move pixels.
+MAX_MERGED_TICKS = 40
+
+
+def _line_style(line) -> tuple:
+    """What a tick's line is drawn with, apart from where (compared between the ticks of one axis;
+    private attributes, as reading them through getters costs more than the drawing saved)."""
+    marker = line._marker
+    return (line._visible, line._transform, line._color, line._alpha, line._linewidth, line._linestyle,
+            line._dash_pattern, marker.get_marker() if marker is not None else None, line._markersize,
+            line._markeredgewidth, line._markeredgecolor, line._markerfacecolor, line.clipbox, line._clippath,
+            line._clipon, line._antialiased, line._snap, line._sketch, line._path_effects, line._drawstyle,
+            line._gid, line._url, line._rasterized)
+
+
+def _merge_lines(lines: list, renderer) -> None:
+    """Draw the one-segment lines (a grid line, or a tick mark: one marker) of several ticks as one
+    Line2D: the first tick's, given every tick's points (grid lines separated by a NaN, which
+    Agg's path pipeline turns into a move), drawn, then given its own points back.
+
+    The pixels are the ones the lines drawn one by one give: Agg snaps each vertex and stamps each
+    marker on its own, the grid lines of different ticks share no pixel, and a path this short
+    (see :data:`MAX_MERGED_TICKS`) is never simplified."""
+    first = lines[0]
+    if not first._visible:
+        return
+    x_own, y_own = first._xorig, first._yorig
+    pieces_x, pieces_y = [], []
+    segments = first._linestyle not in ("None", "none", " ", "")
+    for line in lines:
+        x, y = np.broadcast_arrays(np.asarray(line._xorig, dtype=float).ravel(),
+                                   np.asarray(line._yorig, dtype=float).ravel())
+        pieces_x.append(x)
+        pieces_y.append(y)
+        if segments:
+            pieces_x.append(_NAN)
+            pieces_y.append(_NAN)
+    try:
+        first.set_data(np.concatenate(pieces_x), np.concatenate(pieces_y))
+        first.draw(renderer)
+    finally:
+        first.set_data(x_own, y_own)
+
+
+_NAN = np.array([np.nan])
+
+
+def _aligned_with_itself_only(axis: Axis) -> bool:
+    """True when ``axis``' label is placed from its own tick labels alone (no
+    ``Figure.align_xlabels`` grouping with other Axes)."""
+    if not axis._autolabelpos:
+        return False
+    groups = axis.get_figure(root=False)._align_label_groups
+    name = axis._get_axis_name()
+    return name in groups and list(groups[name].get_siblings(axis.axes)) == [axis.axes]
+
+
+@lru_cache(maxsize=1)
+def fast_axis_works() -> bool:
+    """Whether :func:`draw_axis` draws an axis exactly as matplotlib's ``Axis.draw`` does on the
+    matplotlib installed: both draw the axes of a small gridded plot and the pixels are compared.
+    False (matplotlib's own drawing is used) if they differ or the private parts it reads moved."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+
+    try:
+        figure = Figure(figsize=(3, 2), dpi=72)
+        FigureCanvasAgg(figure)
+        ax = figure.add_subplot()
+        ax.plot([0, 1, 2], [0, 1234.5, 700])
+        ax.grid(True, linestyle="--", alpha=0.4)
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("records/s")
+        figure.canvas.draw()
+        width, height = figure.canvas.get_width_height(physical=True)
+        for axis in (ax.xaxis, ax.yaxis):
+            theirs, ours = RendererAgg(width, height, figure.dpi), RendererAgg(width, height, figure.dpi)
+            theirs.clear()
+            ours.clear()
+            axis.draw(theirs)
+            draw_axis(axis, ours)
+            if bytes(ours.buffer_rgba()) != bytes(theirs.buffer_rgba()):
+                return False
+        return True
+    except Exception:  # noqa: BLE001 - any failure means: use matplotlib's own drawing
+        return False
+
+
+def draw_axis(axis: Axis, renderer) -> None:
+    """Draw ``axis`` as :meth:`matplotlib.axis.Axis.draw` does, pixel for pixel, but with the grid
+    lines, the tick marks and the other side's tick marks of all its ticks drawn as one line each
+    (three draws instead of three per tick: most of an axis' drawing time is spent in matplotlib's
+    per-artist overhead). Ticks styled one by one, or minor ticks among them, are drawn as
+    matplotlib draws them."""
+    if not axis.get_visible():
+        return
+    renderer.open_group("axis", gid=axis.get_gid())
+    ticks = axis._update_ticks()
+    tlb1, tlb2 = axis._get_ticklabel_bboxes(ticks, renderer)
+    majors = {id(tick) for tick in axis.majorTicks}
+    merge = 1 < len(ticks) <= MAX_MERGED_TICKS and all(id(tick) in majors for tick in ticks)
+    if merge:
+        first = ticks[0]
+        merge = first.get_visible() and all(
+            tick.get_visible() and all(_line_style(getattr(tick, kind)) == _line_style(getattr(first, kind))
+                                       for kind in ("gridline", "tick1line", "tick2line"))
+            for tick in ticks[1:])
+    if merge:
+        # Each tick's parts are drawn in matplotlib's order (grid line, tick marks, labels); parts of
+        # different ticks do not overlap, so drawing them kind by kind changes no pixel.
+        for kind in ("gridline", "tick1line", "tick2line"):
+            _merge_lines([getattr(tick, kind) for tick in ticks], renderer)
+        for tick in ticks:
+            tick.label1.draw(renderer)
+            tick.label2.draw(renderer)
+            tick.stale = False
+    else:
+        for tick in ticks:
+            tick.draw(renderer)
+    if _aligned_with_itself_only(axis):
+        # The label goes clear of the tick labels' boxes, which matplotlib would lay out all over
+        # again (``_get_tick_boxes_siblings``): hand it the ones just computed, the same values.
+        axis._get_tick_boxes_siblings = lambda renderer: (list(tlb1), list(tlb2))
+        try:
+            axis._update_label_position(renderer)
+        finally:
+            del axis._get_tick_boxes_siblings
+    else:
+        axis._update_label_position(renderer)
+    axis.label.draw(renderer)
+    axis._update_offset_text_position(tlb1, tlb2)
+    axis.offsetText.set_text(axis.major.formatter.get_offset())
+    axis.offsetText.draw(renderer)
+    renderer.close_group("axis")
+    axis.stale = False
+
+
 # ------------------------------------------------------------------------------------ pixels
 
 
@@ -242,6 +421,8 @@ class Layer:
     partial_index: np.ndarray     # flat pixel indices
     partial_colour_shifted: np.ndarray   # their (R, G, B) * 256, int32, shape (N, 3)
     partial_alpha: np.ndarray     # their alpha, int32, shape (N, 1)
+    #: Terms of the blend onto opaque pixels that depend on the layer alone (made on first use).
+    _onto_opaque: tuple | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_rgba(cls, rgba: np.ndarray, skip_equal_to: np.ndarray | None = None) -> "Layer":
@@ -249,41 +430,63 @@ class Layer:
         opaque pixels equal to it are left out (a white Axes background on a white figure is
         then almost nothing to paste)."""
         height, width = rgba.shape[:2]
+        # Each pixel as one uint32 word (the canvas is contiguous RGBA, its alpha the top byte on
+        # a little-endian machine): comparing words is several times faster than reading the
+        # alpha bytes through a strided view.
+        pixels = rgba.reshape(-1).view(np.uint32).reshape(height, width)
+        covered = pixels > 0x00FFFFFF if _LITTLE_ENDIAN else rgba[:, :, 3] != 0
         # A part covers a small area of the figure: look only at the rows and columns it touched.
-        covered = rgba[:, :, 3] != 0
-        rows, columns = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
+        rows = np.flatnonzero(covered.any(axis=1))
         if not len(rows):
             empty = np.zeros(0, dtype=np.int32)
             return cls(empty, np.zeros(0, dtype=np.uint32), empty, np.zeros((0, 3), np.int32),
                        np.zeros((0, 1), np.int32))
-        top, bottom, left, right = rows[0], rows[-1] + 1, columns[0], columns[-1] + 1
-        window = rgba[top:bottom, left:right]
-        alpha = window[:, :, 3]
-        opaque_mask = alpha == 255
+        top, bottom = rows[0], rows[-1] + 1
+        columns = np.flatnonzero(covered[top:bottom].any(axis=0))
+        left, right = columns[0], columns[-1] + 1
+        window = pixels[top:bottom, left:right]
+        if _LITTLE_ENDIAN:
+            opaque_mask = window >= 0xFF000000
+        else:
+            opaque_mask = rgba[top:bottom, left:right, 3] == 255
+        partial_mask = covered[top:bottom, left:right] & ~opaque_mask
         if skip_equal_to is not None:
-            below = skip_equal_to.reshape(height, width)[top:bottom, left:right]
-            opaque_mask &= window.view(np.uint32)[:, :, 0] != below
-        partial_mask = (alpha > 0) & (alpha < 255)
+            opaque_mask &= window != skip_equal_to.reshape(height, width)[top:bottom, left:right]
+        window_width = right - left
 
         def figure_index(mask: np.ndarray) -> np.ndarray:
-            r, c = np.nonzero(mask)
+            r, c = np.divmod(np.flatnonzero(mask), window_width)   # flatnonzero: 1-D, far cheaper than nonzero
             return ((r + top) * width + (c + left)).astype(np.int32)
 
         opaque, partial = figure_index(opaque_mask), figure_index(partial_mask)
-        flat8 = rgba.reshape(-1, 4)
-        colours = flat8[partial].astype(np.int32)
-        return cls(opaque, rgba.reshape(-1).view(np.uint32)[opaque].copy(), partial, colours[:, :3] << 8,
-                   colours[:, 3:4].copy())
+        colours = rgba.reshape(-1, 4)[partial].astype(np.int32)
+        return cls(opaque, pixels.reshape(-1)[opaque], partial, colours[:, :3] << 8, colours[:, 3:4].copy())
 
     def paint_onto(self, rgba: np.ndarray) -> None:
         """Paint onto ``rgba`` in place. Partly transparent pixels are blended with Agg's
         plain-RGBA formula (``fixed_blender_rgba_plain``), the one that drew the layer, so a pixel
         the part covers once comes out exactly as a direct draw makes it."""
-        rgba.reshape(-1).view(np.uint32)[self.opaque_index] = self.opaque_pixels
+        words = rgba.reshape(-1).view(np.uint32)
+        words[self.opaque_index] = self.opaque_pixels
         if not len(self.partial_index):
             return
+        # Pixels gathered and scattered as whole words: one index per pixel, not per byte.
+        below8 = words[self.partial_index].view(np.uint8).reshape(-1, 4)
+        if below8[:, 3].min() == 255:
+            # Onto opaque pixels (the figure background is opaque): the formula below with
+            # below_alpha = 255, its terms that depend on the layer alone computed once.
+            alpha = self.partial_alpha
+            if self._onto_opaque is None:
+                self._onto_opaque = (self.partial_colour_shifted * alpha, 255 * (256 - alpha),
+                                     (65280 + alpha).astype(np.float64))
+            constant, factor, total = self._onto_opaque
+            blended = np.empty_like(below8)
+            blended[:, :3] = np.floor((constant + below8[:, :3] * factor) / total)
+            blended[:, 3] = 255
+            words[self.partial_index] = blended.view(np.uint32).reshape(-1)
+            return
         flat8 = rgba.reshape(-1, 4)
-        below = flat8[self.partial_index].astype(np.int32)
+        below = below8.astype(np.int32)
         alpha = self.partial_alpha
         below_alpha = below[:, 3:4]
         premultiplied = below[:, :3] * below_alpha
@@ -414,7 +617,7 @@ class LayeredPainter:
         figure = self.figure
         everything_else = [figure.patch] + [other for other in figure.axes if other is not ax]
         everything_else += [a for a in draw_order(ax) if a is not artist]
-        with _skipped(everything_else):
+        with _skipped(everything_else), _drawn_fast(artist):
             figure.canvas.draw()
 
     def _render_parts(self, ax: Axes, missing: list, bare: np.ndarray, place_titles: bool) -> dict[str, Layer]:
@@ -430,7 +633,10 @@ class LayeredPainter:
                 self._draw_only(ax, artist)
             else:
                 renderer.clear()  # transparent white
-                artist.draw(renderer)
+                if isinstance(artist, Axis) and fast_axis_works():
+                    draw_axis(artist, renderer)
+                else:
+                    artist.draw(renderer)
             rgba = np.asarray(renderer.buffer_rgba())
             # Axes do not overlap, so the background is painted on the bare figure: pixels that
             # equal it need no pasting.
@@ -482,3 +688,21 @@ class _skipped:
 
 def _draw_nothing(renderer) -> None:
     return None
+
+
+class _drawn_fast:
+    """Within a ``with`` block, an Axis (if ``artist`` is one) draws itself with :func:`draw_axis`."""
+
+    def __init__(self, artist):
+        self.axis = artist if isinstance(artist, Axis) and fast_axis_works() else None
+
+    def __enter__(self):
+        if self.axis is not None:
+            axis = self.axis
+            axis.draw = lambda renderer: draw_axis(axis, renderer)
+        return self
+
+    def __exit__(self, *exc):
+        if self.axis is not None:
+            del self.axis.draw
+        return False

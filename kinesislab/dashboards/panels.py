@@ -16,7 +16,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.patches import Patch
 
 from kinesislab.dashboards.style import (CAPACITY_LINE, COLOURS, FONT_SIZE, SERIES_CYCLE, TextPool, keep_legend,
-                                         nice_ceiling, pin_ylabel, set_ticks, si_yaxis, tidy)
+                                         make_ticks, nice_ceiling, pin_ylabel, set_limits, set_ticks, si_yaxis, tidy)
 from kinesislab.engine.hashing import HASH_KEY_SPACE
 
 
@@ -52,8 +52,7 @@ class ThroughputPanel:
         cap = results.series("WriteCapacityRecords")
         self.capacity.set_data(t[:n], cap[:n]) if capacity else self.capacity.set_data([], [])
         top = nice_ceiling(max(1.0, float(np.max(attempts)), float(np.max(cap)) if capacity else 0.0) * 1.25)
-        self.ax.set_xlim(0, max(t[-1], results.resolution))
-        self.ax.set_ylim(0, top)
+        set_limits(self.ax, (0, max(t[-1], results.resolution)), (0, top))
         if upto is not None and n < len(t):
             self.cursor.set_xdata([t[n - 1], t[n - 1]])
             self.cursor.set_alpha(1.0)
@@ -86,6 +85,7 @@ class ShardLoadPanel:
         self.limit = ax.axhline(1000, label="per-shard limit", **CAPACITY_LINE)
         tidy(ax, title, "shard", "records per second")
         si_yaxis(ax)
+        make_ticks(ax.xaxis, min(max_shards, max_labels) + 1)   # one per shard label shown
         ax.legend(handles=[self.limit, Patch(color=COLOURS["accepted"], label="accepted"),
                            Patch(color=COLOURS["throttled"], label="throttled")],
                   loc="upper right", fontsize=FONT_SIZE - 1, frameon=False)
@@ -125,12 +125,12 @@ class ShardLoadPanel:
         self.accepted.set_linewidths(widths)
         self.limit.set_ydata([limit_records_per_second] * 2)
         count = max(1, len(open_now))
-        self.ax.set_xlim(-0.6, count - 0.4)
+        set_limits(self.ax, x=(-0.6, count - 0.4))
         step = math.ceil(count / self.max_labels)
         shown = range(0, len(open_now), step)
         set_ticks(self.ax.xaxis, shown, [_short_id(ids[open_now[i]]) for i in shown])
-        self.ax.set_ylim(0, nice_ceiling(headroom * max(limit_records_per_second * 1.3,
-                                                        float(np.max(acc + thr)) * 1.15 if len(acc) else 1)))
+        set_limits(self.ax, y=(0, nice_ceiling(headroom * max(limit_records_per_second * 1.3,
+                                                              float(np.max(acc + thr)) * 1.15 if len(acc) else 1))))
         if hot < 0:
             return {}
         return {"shard_id": ids[open_now[hot]], "accepted": float(acc[hot]), "throttled": float(thr[hot]),
@@ -219,8 +219,7 @@ class LagPanel:
             else:
                 line.set_data([], [])
                 line.set_label("_hidden")
-        self.ax.set_xlim(0, max(float(t[-1]) if len(t) else 1.0, 1.0))
-        self.ax.set_ylim(0, nice_ceiling(top * 1.2))
+        set_limits(self.ax, (0, max(float(t[-1]) if len(t) else 1.0, 1.0)), (0, nice_ceiling(top * 1.2)))
         if names:
             keep_legend(self.ax, tuple(names), lambda: self.ax.legend(loc="upper left", fontsize=FONT_SIZE - 1,
                                                                        frameon=False))
@@ -256,4 +255,4 @@ class LineagePanel:
         self.labels.show(labels)
         self.blocks.set_verts(polygons)
         self.blocks.set_facecolors(colours)
-        self.ax.set_xlim(0, max(end_second, 1.0))
+        set_limits(self.ax, x=(0, max(end_second, 1.0)))

@@ -18,8 +18,8 @@ from matplotlib.patches import FancyBboxPatch
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
-from kinesislab.dashboards.style import (CAPACITY_LINE, COLOURS, FONT_SIZE, TextPool, nice_ceiling, set_ticks,
-                                         thousands, tidy)
+from kinesislab.dashboards.style import (CAPACITY_LINE, COLOURS, FONT_SIZE, TextPool, make_ticks, nice_ceiling,
+                                         set_limits, set_ticks, thousands, tidy)
 from kinesislab.simulator import Simulator
 
 STREAM = "orders"
@@ -134,6 +134,7 @@ class RecordLanesPanel:
         ax.grid(False)
         ax.set_xlim(0, self.SLOTS + 4.5)
         ax.set_xticks([1, 5, 10, 15, 20, 25, 30])
+        make_ticks(ax.yaxis, max_shards)     # one per lane
 
     def update(self, log: PutLog) -> None:
         shards = len(log.shards)
@@ -154,7 +155,7 @@ class RecordLanesPanel:
         self.keys.show(zip(xs, ys, labels))
         self.counts.show((self.SLOTS + 1.0, i, f"{count} record{'s' if count != 1 else ''}")
                          for i, count in enumerate(log.counts))
-        self.ax.set_ylim(max(shards, 2) - 0.5, -0.5)        # shard 0 on top; one lane is not a wall
+        set_limits(self.ax, y=(max(shards, 2) - 0.5, -0.5))   # shard 0 on top; one lane is not a wall
         set_ticks(self.ax.yaxis, range(shards), [f"shard {i}" for i in range(shards)])
 
 
@@ -181,7 +182,7 @@ class CapacityPanel:
         self.label.set_text(f"{shards} shard{'s take' if shards != 1 else ' takes'} {capacity:,.0f} records/s\n"
                             f"and {shards * bytes_per_shard / 2**20:,.0f} MiB/s of writes")
         # Rounded up (10,400 -> 12,000 for 8 shards): the top line then stays below the label.
-        self.ax.set_ylim(0, nice_ceiling(len(self.bars) * records_per_shard * 1.3))
+        set_limits(self.ax, y=(0, nice_ceiling(len(self.bars) * records_per_shard * 1.3)))
 
 
 def record_picture(record: dict, shard_id: str, counts: list[int] | None = None, position: int = 0,
