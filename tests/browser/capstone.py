@@ -10,10 +10,8 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .lesson_page import (
-    POLL_S,
     READOUT,
     DashboardState,
     LessonPage,
@@ -21,31 +19,25 @@ from .lesson_page import (
     save_screenshot,
 )
 
-if TYPE_CHECKING:
-    from playwright.sync_api import Locator
-
 GRADE = re.compile(r"Grade: (\d+)/(\d+) targets met")
 GRADE_TIMEOUT_S = 120.0
 SLIDER_TIMEOUT_S = 10.0
 
 
-def _set_slider(dashboard: Locator, label: str, value: int) -> None:
+def _set_slider(lesson: LessonPage, label: str, value: int) -> None:
     """Type a value into a slider's readout, as a learner can in JupyterLab 4.
 
     No pause is needed before the next control: the changes reach the kernel in order.
     """
-    page = dashboard.page
-    slider = dashboard.locator(".widget-slider", has=page.locator(".widget-label", has_text=label)).first
+    page = lesson.page
+    slider = lesson.dashboard.locator(".widget-slider", has=page.locator(".widget-label", has_text=label)).first
     readout = slider.locator(".widget-readout").first
     readout.click()
     readout.press("Control+A")
     readout.type(str(value))
     readout.press("Enter")
-    deadline = time.monotonic() + SLIDER_TIMEOUT_S
-    while (shown := readout.inner_text().strip()) != str(value):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"slider {label!r} shows {shown!r} after typing {value}")
-        page.wait_for_timeout(POLL_S * 1000)
+    lesson.poll(lambda: readout.inner_text().strip() == str(value), SLIDER_TIMEOUT_S,
+                lambda: f"slider {label!r} shows {readout.inner_text().strip()!r} after typing {value}")
 
 
 def _read_grade(text: str | None) -> tuple[int, int] | None:
@@ -55,7 +47,6 @@ def _read_grade(text: str | None) -> tuple[int, int] | None:
 
 def complete_the_capstone(lesson: LessonPage, initial: DashboardState, screenshot_dir: Path) -> None:
     """From the dashboard as Run All left it: the starting design fails, the solution passes."""
-    page = lesson.page
     dashboard = lesson.dashboard
     try:
         first = _read_grade(initial.readout)
@@ -64,16 +55,14 @@ def complete_the_capstone(lesson: LessonPage, initial: DashboardState, screensho
         assert met < total, f"the starting design should miss a target: {initial.readout}"
 
         # The lesson's solution design: 16 shards, keys salted 3 ways, polling readers.
-        _set_slider(dashboard, "shards", 16)
-        _set_slider(dashboard, "salt", 3)
+        _set_slider(lesson, "shards", 16)
+        _set_slider(lesson, "salt", 3)
         dashboard.locator(".kinesislab-grade-button").first.click()
         # Each change regrades, and so does the button, which also lists the attempt:
         # wait for that list, then for the kernel to finish, then read the grade.
         attempts = dashboard.get_by_text("Your attempts")
         deadline = time.monotonic() + GRADE_TIMEOUT_S
-        while attempts.count() == 0 and time.monotonic() < deadline:
-            page.wait_for_timeout(POLL_S * 1000)
-        assert attempts.count() > 0, "pressing 'Grade my design' listed no attempt"
+        lesson.poll(lambda: attempts.count() > 0, GRADE_TIMEOUT_S, lambda: "pressing 'Grade my design' listed no attempt")
         lesson.wait_until_idle(timeout=max(deadline - time.monotonic(), 1.0))
         report = dashboard.locator(READOUT).first.inner_text()
         grade = _read_grade(report)

@@ -572,7 +572,7 @@ class LessonPage:
             path = self.page.evaluate(_PANEL_PATH_JS, PANEL)
             return path == "" or path == self.relative_path
 
-        self._poll(
+        self.poll(
             shown,
             timeout,
             lambda: f"{self.relative_path} is not the visible notebook "
@@ -598,7 +598,7 @@ class LessonPage:
                 self.kernel_name = name
             return streak >= 2
 
-        self._poll(ready, timeout, lambda: f"kernel not ready: {self._brief_state()}")
+        self.poll(ready, timeout, lambda: f"kernel not ready: {self._brief_state()}")
 
     @_timed("run all")
     def run_all(self, timeout: float = RUN_ALL_TIMEOUT_S) -> None:
@@ -626,7 +626,7 @@ class LessonPage:
             streak = streak + 1 if done else 0
             return streak >= 3
 
-        self._poll(finished, timeout, lambda: f"Run All did not finish: {self._brief_state()}")
+        self.poll(finished, timeout, lambda: f"Run All did not finish: {self._brief_state()}")
 
     def wait_until_idle(self, timeout: float = UPDATE_TIMEOUT_S) -> None:
         """Wait until the kernel is idle (in three reads in a row) with no cell queued."""
@@ -639,7 +639,7 @@ class LessonPage:
             streak = streak + 1 if state.get("status") == "idle" and not queued else 0
             return streak >= 3
 
-        self._poll(idle, timeout, lambda: f"kernel not idle: {self._brief_state()}")
+        self.poll(idle, timeout, lambda: f"kernel not idle: {self._brief_state()}")
 
     def unexecuted_cells(self) -> list[int]:
         """Indices of non-empty code cells that have no execution count."""
@@ -685,7 +685,7 @@ class LessonPage:
             return not any(WIDGET_LOADING_TEXT in item["text"] for item in raw)
 
         with suppress(LessonPageError):  # still-loading widgets are reported below
-            self._poll(widgets_settled, widget_timeout, lambda: "widgets still loading")
+            self.poll(widgets_settled, widget_timeout, lambda: "widgets still loading")
         expected = raises_exception_cells(self.notebook)
         errors: list[OutputError] = []
         for item in raw:
@@ -712,7 +712,7 @@ class LessonPage:
             status.first.click()
             panel.first.wait_for(state="visible")
         entries = panel.first.locator(".jp-OutputArea-child")
-        self._poll(lambda: entries.count() > 0, 5.0, lambda: "log console stays empty")
+        self.poll(lambda: entries.count() > 0, 5.0, lambda: "log console stays empty")
         # The panel keeps one hidden log per notebook ever opened (the harness's deliberately
         # broken callback, say): only the visible one belongs to this notebook.
         texts: list[str] = panel.first.evaluate(
@@ -773,7 +773,7 @@ class LessonPage:
                 )
             return f"dashboard not ready: {last[-1].describe() if last else '?'}"
 
-        self._poll(settled, timeout, describe, interval=SETTLE_S)
+        self.poll(settled, timeout, describe, interval=SETTLE_S)
         return last[-1]
 
     def dashboard_state(self) -> DashboardState:
@@ -831,7 +831,7 @@ class LessonPage:
             self.dashboard.evaluate(_SCROLL_INTO_VIEW_JS)
             # A plot caught between two updates has no picture; give it a moment.
             with suppress(LessonPageError):
-                self._poll(
+                self.poll(
                     lambda: bool(self.dashboard.evaluate(_IMAGES_LOADED_JS)),
                     2.0,
                     lambda: "dashboard images still loading",
@@ -860,13 +860,15 @@ class LessonPage:
         if state.get("dialog"):
             raise LessonPageError(f"JupyterLab showed a dialog {when}: {state['dialog']!r}")
 
-    def _poll(
+    def poll(
         self,
         condition: Callable[[], bool],
         timeout: float,
         describe: Callable[[], str],
         interval: float = POLL_S,
     ) -> None:
+        """Wait until ``condition()`` holds, checking every ``interval`` seconds; after ``timeout``
+        seconds raise :class:`LessonPageError` with ``describe()``."""
         deadline = time.monotonic() + timeout
         while True:
             if condition():
