@@ -12,14 +12,13 @@ import html
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.ticker import MaxNLocator
 
 from kinesislab.course.capstone import Brief, Design, grade
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
 from kinesislab.dashboards.panels import LagPanel, ShardLoadPanel, ThroughputPanel
-from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, nice_ceiling, set_limits, tidy
+from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, few_y_ticks, nice_ceiling, set_limits, tidy
 
 MODE_LABELS = {"provisioned": "PROVISIONED", "on-demand": "ON_DEMAND"}
 READER_LABELS = {"polling (GetRecords)": "polling", "enhanced fan-out": "enhanced fan-out"}
@@ -81,12 +80,10 @@ class CapstoneDashboard(Dashboard):
                                    max_labels=20)
         self.lag = LagPanel(live.axes[1, 0], max_consumers=max(3, self.brief.consumers), title="Consumer lag")
         self.cost = CostPanel(live.axes[1, 1])
-        # Five intervals at most up the load and lag axes, which rescale with the shard count: a
-        # quarter-height panel reads as well with 0, 2 k, ..., 8 k as with a line every 1 k, and a
-        # new scale draws half the labels. (The writes panel keeps matplotlib's density: its
-        # "17.5 k" at 16 shards is the layout tests' widest-label case.)
+        # The load and lag axes rescale with the shard count. (The writes panel keeps matplotlib's
+        # density: its "17.5 k" at 16 shards is the layout tests' widest-label case.)
         for panel in (self.load, self.lag):
-            panel.ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+            few_y_ticks(panel.ax)
         controls = {
             "shards": c.int_slider("shards (provisioned)", shards, 1, 40),
             "mode": c.toggle("capacity mode", list(MODE_LABELS), mode),

@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 from kinesislab.dashboards import controls as c
 from kinesislab.dashboards.dashboard import Dashboard
 from kinesislab.dashboards.figure import LiveFigure
-from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, nice_ceiling, pin_ylabel, tidy
+from kinesislab.dashboards.style import CAPACITY_LINE, COLOURS, FONT_SIZE, few_y_ticks, nice_ceiling, pin_ylabel, tidy
 from kinesislab.firehose.workload import SteadyRun, steady_delivery
 
 MiB = 2**20
@@ -43,6 +43,8 @@ class DeliveryPanels:
         self.heads = ax_files.scatter([], [], s=18, zorder=3)
         self.size_line = ax_files.axhline(5, **CAPACITY_LINE)
         tidy(ax_files, "Files written", "time (minutes)", "file size (MiB)")
+        for ax in (ax_flow, ax_files):   # both scales follow the buffering hints
+            few_y_ticks(ax)
         pin_ylabel(ax_files, "0.0888")
         ax_files.legend(handles=[Line2D([], [], color=TRIGGER_COLOURS["interval"], linewidth=2, label="interval ran out"),
                                  Line2D([], [], color=TRIGGER_COLOURS["size"], linewidth=2, label="size reached"),

@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.legend import Legend
 from matplotlib.text import Text
-from matplotlib.ticker import EngFormatter, FuncFormatter
+from matplotlib.ticker import EngFormatter, FuncFormatter, MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
 #: What each colour means, in every dashboard.
@@ -120,6 +120,14 @@ def si_yaxis(ax: Axes) -> None:
     """Counts on the y axis in SI form ("17.5 k"), with the axis label pinned clear of the widest."""
     ax.yaxis.set_major_formatter(si(""))
     pin_ylabel(ax, WIDEST_SI_TICK)
+
+
+def few_y_ticks(ax: Axes, intervals: int = 5) -> None:
+    """At most ``intervals`` steps of 1, 2, 2.5 or 5 (times a power of ten) up the y axis.
+
+    Why: a small panel whose scale follows a slider reads as well with 0, 2 k, ..., 8 k as with a
+    line every 1 k, and each new scale costs a redraw of the axis: half the labels, half the time."""
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=intervals, steps=[1, 2, 2.5, 5, 10]))
 
 
 def set_limits(ax: Axes, x: tuple[float, float] | None = None, y: tuple[float, float] | None = None) -> None:
