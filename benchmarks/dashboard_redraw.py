@@ -56,51 +56,32 @@ from kinesislab.dashboards.style import FIGURE_DPI  # noqa: E402
 CLOCK = time.process_time
 
 
+#: Each lesson dashboard's main control and the values a learner moves it through.
+MOVES = {
+    "00 tour": ("rate", [1000, 2500, 3500, 500]),
+    "01 records": ("shards", [3, 4, 6, 8]),
+    "02 key space": ("shards", [4, 8, 12, 16]),
+    "03 throughput": ("shards", [3, 4, 6, 8]),
+    "04 hot shards": ("shards", [6, 8, 12, 16]),
+    "05 consumers": ("polling", [3, 5, 7, 10]),
+    "06 resharding": ("split_percent", [30, 40, 60, 75]),
+    "07 capacity modes": ("pattern", ["spiky", "doubling", "steady"]),
+    "08 cost": ("rate", [2000, 5000, 20000, 300]),
+    "09 retention": ("retention_days", [7, 30, 90, 365]),
+    "10 producers": ("record_bytes", [300, 1000, 3000, 10000]),
+    "10 KCL crash": ("checkpoint_every", [10, 30, 40, 60]),
+    "11 firehose": ("interval_seconds", [60, 120, 600, 900]),
+    "12 capstone": ("shards", [6, 8, 10, 12]),
+    "13 retry modes": ("mode", ["standard", "adaptive"]),
+}
+
+
 def lessons():
     """(name, build, main control, values to move it through): each lesson's dashboard as its
-    notebook builds it."""
-    from kinesislab.dashboards.capacity_modes import CapacityModesDashboard
-    from kinesislab.dashboards.capstone import CapstoneDashboard
-    from kinesislab.dashboards.consumers import ConsumersDashboard
-    from kinesislab.dashboards.cost import CostDashboard
-    from kinesislab.dashboards.firehose import FirehoseDashboard
-    from kinesislab.dashboards.hot_shards import HotShardDashboard
-    from kinesislab.dashboards.key_space import KeySpaceDashboard
-    from kinesislab.dashboards.producers import KclCrashDashboard, ProducerDashboard
-    from kinesislab.dashboards.records import RecordsDashboard
-    from kinesislab.dashboards.resharding import ReshardingDashboard
-    from kinesislab.dashboards.retention import RetentionDashboard
-    from kinesislab.dashboards.retry_modes import RetryModesDashboard
-    from kinesislab.dashboards.throughput import ThroughputDashboard
-    from kinesislab.dashboards.tour import TourDashboard
+    notebook builds it (``kinesislab.dashboards.catalog``)."""
+    from kinesislab.dashboards.catalog import lesson_dashboard
 
-    return [
-        ("00 tour", lambda: TourDashboard(rate=1500, shards=2), "rate", [1000, 2500, 3500, 500]),
-        ("01 records", lambda: RecordsDashboard(shards=2, records=24, keys=4), "shards", [3, 4, 6, 8]),
-        ("02 key space", lambda: KeySpaceDashboard(shards=3, key="customer-42"), "shards", [4, 8, 12, 16]),
-        ("03 throughput", lambda: ThroughputDashboard(shards=2, rate=3000, record_bytes=1024), "shards",
-         [3, 4, 6, 8]),
-        ("04 hot shards", lambda: HotShardDashboard(shards=4, keys=100, distribution="one hot key", hot_share=0.5,
-                                                    rate=3000), "shards", [6, 8, 12, 16]),
-        ("05 consumers", lambda: ConsumersDashboard(polling=2, poll_interval=1.0, efo=0, write_mib=0.75), "polling",
-         [3, 5, 7, 10]),
-        ("06 resharding", lambda: ReshardingDashboard(split_percent=50, merge="yes", hot_rate=1600), "split_percent",
-         [30, 40, 60, 75]),
-        ("07 capacity modes", lambda: CapacityModesDashboard(pattern="sudden jump", factor=10.0, shards=4), "pattern",
-         ["spiky", "doubling", "steady"]),
-        ("08 cost", lambda: CostDashboard(rate=1000, record_bytes=1024, sizing="for the average", readers=1), "rate",
-         [2000, 5000, 20000, 300]),
-        ("09 retention", lambda: RetentionDashboard(retention_days=1, iterator="TRIM_HORIZON", replay_days=7),
-         "retention_days", [7, 30, 90, 365]),
-        ("10 producers", lambda: ProducerDashboard(record_bytes=100, rate=5000, shards=1), "record_bytes",
-         [300, 1000, 3000, 10000]),
-        ("10 KCL crash", lambda: KclCrashDashboard(checkpoint_every=20, crash_at=45, workers=2), "checkpoint_every",
-         [10, 30, 40, 60]),
-        ("11 firehose", lambda: FirehoseDashboard(interval_seconds=300, size_mib=5, kb_per_second=10),
-         "interval_seconds", [60, 120, 600, 900]),
-        ("12 capstone", lambda: CapstoneDashboard(shards=4, mode="provisioned", salt=1), "shards", [6, 8, 10, 12]),
-        ("13 retry modes", lambda: RetryModesDashboard(mode="legacy"), "mode", ["standard", "adaptive"]),
-    ]
+    return [(label, lesson_dashboard(label).build, control, values) for label, (control, values) in MOVES.items()]
 
 
 def bare_matplotlib_redraw(repeats: int = 9) -> float:

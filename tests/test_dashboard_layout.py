@@ -22,44 +22,22 @@ from kinesislab.dashboards.dashboard import _bounds
 GAP_PX = 2.0
 
 
-def lesson_dashboards():
-    """(name, build as the notebook does, main control)."""
-    from kinesislab.dashboards.capacity_modes import CapacityModesDashboard
-    from kinesislab.dashboards.capstone import CapstoneDashboard
-    from kinesislab.dashboards.consumers import ConsumersDashboard
-    from kinesislab.dashboards.cost import CostDashboard
-    from kinesislab.dashboards.firehose import FirehoseDashboard
-    from kinesislab.dashboards.hot_shards import HotShardDashboard
-    from kinesislab.dashboards.key_space import KeySpaceDashboard
-    from kinesislab.dashboards.producers import KclCrashDashboard, ProducerDashboard
-    from kinesislab.dashboards.records import RecordsDashboard
-    from kinesislab.dashboards.resharding import ReshardingDashboard
-    from kinesislab.dashboards.retention import RetentionDashboard
-    from kinesislab.dashboards.throughput import ThroughputDashboard
-    from kinesislab.dashboards.tour import TourDashboard
-
-    return {
-        "tour": (lambda: TourDashboard(rate=1500, shards=2), "rate"),
-        "records": (lambda: RecordsDashboard(shards=2, records=24, keys=4), "shards"),
-        "key space": (lambda: KeySpaceDashboard(shards=3, key="customer-42"), "shards"),
-        "throughput": (lambda: ThroughputDashboard(shards=2, rate=3000, record_bytes=1024), "shards"),
-        "hot shards": (lambda: HotShardDashboard(shards=4, keys=100, distribution="one hot key", hot_share=0.5,
-                                                 rate=3000), "shards"),
-        "consumers": (lambda: ConsumersDashboard(polling=2, poll_interval=1.0, efo=0, write_mib=0.75), "polling"),
-        "resharding": (lambda: ReshardingDashboard(split_percent=50, merge="yes", hot_rate=1600), "split_percent"),
-        "capacity modes": (lambda: CapacityModesDashboard(pattern="sudden jump", factor=10.0, shards=4), "factor"),
-        "cost": (lambda: CostDashboard(rate=1000, record_bytes=1024, sizing="for the average", readers=1),
-                 "record_bytes"),
-        "retention": (lambda: RetentionDashboard(retention_days=1, iterator="TRIM_HORIZON", replay_days=7),
-                      "retention_days"),
-        "producers": (lambda: ProducerDashboard(record_bytes=100, rate=5000, shards=1), "rate"),
-        "KCL crash": (lambda: KclCrashDashboard(checkpoint_every=20, crash_at=45, workers=2), "checkpoint_every"),
-        "firehose": (lambda: FirehoseDashboard(interval_seconds=300, size_mib=5, kb_per_second=10),
-                     "interval_seconds"),
-        "capstone": (lambda: CapstoneDashboard(shards=4, mode="provisioned", salt=1), "shards"),
-    }
+#: Each lesson dashboard's control whose extremes move its labels most.
+MAIN_CONTROLS = {
+    "tour": "rate", "records": "shards", "key space": "shards", "throughput": "shards", "hot shards": "shards",
+    "consumers": "polling", "resharding": "split_percent", "capacity modes": "factor", "cost": "record_bytes",
+    "retention": "retention_days", "producers": "rate", "KCL crash": "checkpoint_every",
+    "firehose": "interval_seconds", "capstone": "shards",
     # Not lesson 13's (RetryModesDashboard): its axes are fixed when it is built, from all three
     # modes' runs, so its control moves no label; and its three boto3 runs cost 15-30 s.
+}
+
+
+def lesson_dashboards():
+    """(name, build as the notebook does, main control)."""
+    from kinesislab.dashboards.catalog import lesson_dashboard
+
+    return {name: (lesson_dashboard(name).build, control) for name, control in MAIN_CONTROLS.items()}
 
 
 def _extent(text, renderer) -> Bbox | None:

@@ -10,22 +10,18 @@ import pandas as pd
 import pytest
 
 from kinesislab.dashboards.capstone import CapstoneDashboard
+from kinesislab.dashboards.catalog import lesson_dashboard
 from kinesislab.dashboards.consumers import ConsumersDashboard
 from kinesislab.dashboards.cost import CostDashboard, first_crossing
 from kinesislab.dashboards.dashboard import Dashboard
-from kinesislab.dashboards.resharding import ReshardingDashboard
 from kinesislab.dashboards.retention import RetentionDashboard
 from kinesislab.dashboards.style import set_ticks
 from kinesislab.pricing import hourly_cost_curve
 
-CASES = {
-    "capstone": (lambda: CapstoneDashboard(shards=4, mode="provisioned", salt=1), "shards", 9),
-    "consumers": (lambda: ConsumersDashboard(polling=2, poll_interval=1.0, efo=0, write_mib=0.75), "polling", 6),
-    "resharding": (lambda: ReshardingDashboard(split_percent=50, merge="yes", hot_rate=1600), "split_percent", 25),
-    "retention": (lambda: RetentionDashboard(retention_days=1, iterator="TRIM_HORIZON", replay_days=7),
-                  "retention_days", 30),
-    "cost": (lambda: CostDashboard(rate=1000, record_bytes=1024, sizing="for the average", readers=1), "rate", 5000),
-}
+#: Lesson dashboards that keep results, their main control and a value to move it to.
+CASES = {name: (lesson_dashboard(name).build, control, other) for name, control, other in (
+    ("capstone", "shards", 9), ("consumers", "polling", 6), ("resharding", "split_percent", 25),
+    ("retention", "retention_days", 30), ("cost", "rate", 5000))}
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -255,40 +255,18 @@ def test_glyphs_are_merged_into_one_blit_only_where_none_overlap():
 # ----------------------------------------------------------------------------- lesson dashboards
 
 
-def _throughput():
-    from kinesislab.dashboards.throughput import ThroughputDashboard
-    return ThroughputDashboard(shards=2, rate=3000, record_bytes=1024), "shards", [3, 6, 2, 8, 2]
+#: Lesson dashboards, their main control and values to move it through (back to seen ones too).
+MOVES = {"throughput": ("shards", [3, 6, 2, 8, 2]), "records": ("shards", [4, 1, 8, 2]),
+         "key space": ("shards", [12, 1, 16, 3]), "tour": ("rate", [3500, 0, 1500]),
+         "retention": ("retention_days", [90, 1]), "cost": ("rate", [20000, 3, 1000])}
 
 
-def _records():
-    from kinesislab.dashboards.records import RecordsDashboard
-    return RecordsDashboard(shards=2, records=24, keys=4), "shards", [4, 1, 8, 2]
+@pytest.mark.parametrize("name", list(MOVES))
+def test_lesson_dashboard_shows_what_a_full_redraw_shows(name):
+    from kinesislab.dashboards.catalog import lesson_dashboard
 
-
-def _key_space():
-    from kinesislab.dashboards.key_space import KeySpaceDashboard
-    return KeySpaceDashboard(shards=3, key="customer-42"), "shards", [12, 1, 16, 3]
-
-
-def _tour():
-    from kinesislab.dashboards.tour import TourDashboard
-    return TourDashboard(rate=1500, shards=2), "rate", [3500, 0, 1500]
-
-
-def _retention():
-    from kinesislab.dashboards.retention import RetentionDashboard
-    return RetentionDashboard(retention_days=1, iterator="TRIM_HORIZON", replay_days=7), "retention_days", [90, 1]
-
-
-def _cost():
-    from kinesislab.dashboards.cost import CostDashboard
-    return CostDashboard(rate=1000, record_bytes=1024, sizing="for the average", readers=1), "rate", [20000, 3, 1000]
-
-
-@pytest.mark.parametrize("build", [_throughput, _records, _key_space, _tour, _retention, _cost],
-                         ids=["throughput", "records", "key space", "tour", "retention", "cost"])
-def test_lesson_dashboard_shows_what_a_full_redraw_shows(build):
-    dashboard, control, values = build()
+    dashboard = lesson_dashboard(name).build()
+    control, values = MOVES[name]
     live = dashboard.live_figure
     assert_same_picture(decoded(live.image.value), pristine(live.figure))
     shown = {dashboard.controls[control].value: live.image.value}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -68,3 +69,30 @@ def test_start_page_maps_the_course():
     text = "\n".join(_markdown(_load(start)))
     for lesson in LESSONS[1:]:
         assert f"({lesson.name})" in text, f"00 does not link to {lesson.name}"
+
+
+def _dashboard_calls(path: Path) -> dict[str, dict]:
+    """Dashboard class name -> the literal keyword arguments the notebook builds it with."""
+    calls = {}
+    for cell in _load(path)["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        for node in ast.walk(ast.parse("".join(cell["source"]))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id.endswith("Dashboard")):
+                calls[node.func.id] = {k.arg: ast.literal_eval(k.value) for k in node.keywords
+                                       if isinstance(k.value, ast.Constant)}
+    return calls
+
+
+def test_the_dashboard_catalog_opens_each_dashboard_as_its_lesson_does():
+    """Tests and benchmarks build the dashboards from kinesislab.dashboards.catalog: it must hold
+    the settings the notebooks use (the notebook's other arguments are the defaults)."""
+    from kinesislab.dashboards.catalog import LESSON_DASHBOARDS
+
+    built = {}
+    for path in LESSONS:
+        for name, settings in _dashboard_calls(path).items():
+            built[(path.name[:2], name)] = settings
+    listed = {(entry.lesson, entry.dashboard.__name__): entry.settings for entry in LESSON_DASHBOARDS}
+    assert listed == built
