@@ -152,13 +152,14 @@ class Shard:
         self.first_position = keep_from
 
     def position_at_sequence(self, sequence_number: int, after: bool) -> int:
-        """Position of the first record at (or after) ``sequence_number``."""
+        """Position of the first record at (or after) ``sequence_number``, one of ours (of
+        SEQUENCE_DIGITS digits: callers check with ``sequence.shard_index_of``)."""
         text = str(sequence_number)
+        if len(text) != SEQUENCE_DIGITS:
+            raise ValueError(f"not a sequence number of this engine: {sequence_number}")
         find = bisect.bisect_right if after else bisect.bisect_left
-        if len(text) == SEQUENCE_DIGITS:
-            # All of ours have SEQUENCE_DIGITS digits, so comparing the strings compares the numbers.
-            return self.first_position + find(self.sequence_texts, text)
-        return self.first_position + find(self.sequence_texts, sequence_number, key=int)
+        # All of ours have SEQUENCE_DIGITS digits, so comparing the strings compares the numbers.
+        return self.first_position + find(self.sequence_texts, text)
 
     def position_at_time(self, at_seconds: float) -> int:
         """Position of the first record that arrived at or after ``at_seconds``."""
