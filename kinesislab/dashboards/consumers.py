@@ -9,9 +9,8 @@ has 2 MiB/s per shard of its own.
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -46,28 +45,10 @@ def consumers_scenario(polling: int, poll_interval: float = 1.0, efo: int = 0, w
                     consumers=consumers, duration=duration, resolution=resolution)
 
 
-_COLUMNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def consumer_columns(results) -> dict[tuple[str, str], np.ndarray]:
-    """Every ``(metric, consumer)`` column of ``results.consumers`` as a float array, converted
-    once per run: picking columns out of the MultiIndex frame one by one costs milliseconds each,
-    and a redraw needs dozens of them."""
-    columns = _COLUMNS.get(results)
-    if columns is None:
-        frame = results.consumers
-        values = frame.to_numpy(dtype=float) if len(frame.columns) else np.zeros((len(frame), 0))
-        columns = _COLUMNS[results] = {key: values[:, i] for i, key in enumerate(frame.columns)}
-    return columns
-
-
-def consumer_table(results, last_seconds: float = 50.0) -> "pd.DataFrame":  # noqa: F821
+def consumer_table(results, last_seconds: float = 50.0) -> pd.DataFrame:
     """Per consumer over the last ``last_seconds``: kind, MiB/s read per shard, worst and final
     lag (s), throttled GetRecords calls per second per shard, and the median delivery delay (ms)."""
-    import pandas as pd
-
-    columns = consumer_columns(results)
-    index = results.consumers.index.to_numpy()
+    index = results.seconds
     shards = max(1, int(results.series("OpenShardCount")[-1]))
     tail = index >= index[-1] - last_seconds + results.resolution * 0.5
     latency = results.latency
@@ -75,12 +56,12 @@ def consumer_table(results, last_seconds: float = 50.0) -> "pd.DataFrame":  # no
     p50 = dict(zip(latency["consumer"], latency["p50_ms"]))
     rows = []
     for name in latency["consumer"]:
-        lag = columns[("MillisBehindLatest", name)] / 1000.0
-        throttled = columns.get(("ReadProvisionedThroughputExceeded", name))
+        lag = results.consumer_series("MillisBehindLatest", name) / 1000.0
+        throttled = results.consumer_series("ReadProvisionedThroughputExceeded", name)
         rows.append({
             "consumer": name,
             "kind": "enhanced fan-out" if kinds[name] == "efo" else "polling",
-            "read_mib_per_shard": float(columns[("Bytes", name)][tail].sum() / (last_seconds * shards * MiB)),
+            "read_mib_per_shard": float(results.consumer_series("Bytes", name)[tail].sum() / (last_seconds * shards * MiB)),
             "worst_lag_s": float(lag.max()),
             "final_lag_s": float(lag[-1]),
             "throttled_calls_per_s": (float(throttled[tail].sum() / (last_seconds * shards))
@@ -107,16 +88,16 @@ class _LagLines:
                   loc="upper left", fontsize=FONT_SIZE - 1, frameon=False)
 
     def update(self, results, n: int) -> None:
-        columns = consumer_columns(results)
-        names = [name for metric, name in columns if metric == "MillisBehindLatest"]
+        names = [name for name in results.consumer_names()
+                 if results.consumer_series("MillisBehindLatest", name) is not None]
         polling = [name for name in names if name.startswith("app-")]
         efo = [name for name in names if name.startswith("efo-")]
-        t = results.consumers.index.to_numpy()
+        t = results.seconds
         top = 1.0
         for i, line in enumerate(self.lines):
             if i < len(polling) + len(efo):
                 name = (polling + efo)[i]
-                lag = columns[("MillisBehindLatest", name)] / 1000.0
+                lag = results.consumer_series("MillisBehindLatest", name) / 1000.0
                 line.set_data(t[:n], lag[:n])
                 is_efo = name.startswith("efo-")
                 line.set_color(COLOURS["efo"] if is_efo else COLOURS["consumer"])

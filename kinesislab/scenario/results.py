@@ -120,6 +120,20 @@ class Results:
         """One stream-level metric as a plain array, one value per tick (no DataFrame built)."""
         return self._recorder.scalars[metric]
 
+    def consumer_series(self, metric: str, consumer: str) -> np.ndarray | None:
+        """One consumer's metric (a column of :attr:`consumers`) as a plain array, one value per
+        tick; None if that consumer has no such metric (enhanced fan-out is never throttled)."""
+        return self._recorder.consumers.get((metric, consumer))
+
+    def consumer_names(self) -> list[str]:
+        """Every consumer of the run, in the order of :attr:`consumers`' columns."""
+        return sorted({consumer for _, consumer in self._recorder.consumers})
+
+    @property
+    def seconds(self) -> np.ndarray:
+        """Each tick's start, seconds from the start of the run (the frames' index)."""
+        return self._index.to_numpy()
+
     def shard_matrix(self, metric: str) -> np.ndarray:
         """One shard-level metric as an array ``[tick, shard]`` (shards in creation order)."""
         return self._recorder.slot_matrix(metric, len(self._shard_ids))
