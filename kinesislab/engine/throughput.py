@@ -31,8 +31,10 @@ class _PerSecondBudget:
 
     second: int | None = None
 
-    def _seconds_crossed(self, now: float) -> int:
-        """Whole-second boundaries crossed since the last call (0 on the first call)."""
+    def seconds_crossed(self, now: float) -> int:
+        """Whole-second boundaries crossed since the last call (0 on the first call); the budget
+        then counts from ``now``'s second. Callers that refill buckets themselves (the runner's
+        plain-Python segments) use this and the ``refilled_*`` rules."""
         second = math.floor(now)
         if self.second is None:
             self.second = second
@@ -69,12 +71,19 @@ class WriteBudget(_PerSecondBudget):
 
     def refill(self, now: float) -> None:
         """Add the rate for every whole second boundary crossed since the last refill."""
-        elapsed = self._seconds_crossed(now)
+        elapsed = self.seconds_crossed(now)
         if elapsed <= 0:
             return
-        np.minimum(self.bytes_tokens + elapsed * self.bytes_per_second, self.bytes_capacity, out=self.bytes_tokens)
-        np.minimum(self.records_tokens + elapsed * self.records_per_second, self.records_capacity,
-                   out=self.records_tokens)
+        self.bytes_tokens = self.refilled_bytes(self.bytes_tokens, elapsed)
+        self.records_tokens = self.refilled_records(self.records_tokens, elapsed)
+
+    def refilled_bytes(self, tokens: np.ndarray, elapsed: int) -> np.ndarray:
+        """Byte buckets ``tokens`` after ``elapsed`` whole seconds: one second of rate each, capped."""
+        return np.minimum(tokens + elapsed * self.bytes_per_second, self.bytes_capacity)
+
+    def refilled_records(self, tokens: np.ndarray, elapsed: int) -> np.ndarray:
+        """Record buckets ``tokens`` after ``elapsed`` whole seconds: one second of rate each, capped."""
+        return np.minimum(tokens + elapsed * self.records_per_second, self.records_capacity)
 
     def try_take(self, slot: int, size_bytes: int) -> bool:
         """Admit one record of ``size_bytes`` on shard ``slot`` if both buckets allow it."""
@@ -185,15 +194,25 @@ class ReadBudget(_PerSecondBudget):
 
     def refill(self, now: float) -> None:
         """Calls reset at each whole second; the byte bucket repays debt at its rate, capped at one second."""
-        elapsed = self._seconds_crossed(now)
+        elapsed = self.seconds_crossed(now)
         if elapsed <= 0:
             return
-        np.minimum(self.bytes_tokens + elapsed * self.bytes_per_second, self.bytes_per_second, out=self.bytes_tokens)
+        self.bytes_tokens = self.refilled_bytes(self.bytes_tokens, elapsed)
         self.calls_tokens[:] = self.calls_per_second
+
+    def refilled_bytes(self, tokens, elapsed: int):
+        """Byte buckets ``tokens`` (an array, or one shard's float) after ``elapsed`` whole seconds."""
+        return np.minimum(tokens + elapsed * self.bytes_per_second, self.bytes_per_second)
+
+    @staticmethod
+    def admits(calls_left, bytes_left):
+        """The admission rule, for arrays or one shard's numbers: a call left this second, and the
+        byte bucket above zero (a call may then drive it into debt)."""
+        return (calls_left >= 1) & (bytes_left > 0)
 
     def admit_call(self, slot: int) -> bool:
         """Whether a GetRecords call on ``slot`` may run now (it then counts against the 5/s)."""
-        if self.calls_tokens[slot] >= 1 and self.bytes_tokens[slot] > 0:
+        if self.admits(self.calls_tokens[slot], self.bytes_tokens[slot]):
             self.calls_tokens[slot] -= 1
             return True
         return False
@@ -204,7 +223,7 @@ class ReadBudget(_PerSecondBudget):
 
     def admit_calls(self, slots: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`admit_call`: one call on each of ``slots`` (distinct); returns admitted mask."""
-        admitted = (self.calls_tokens[slots] >= 1) & (self.bytes_tokens[slots] > 0)
+        admitted = self.admits(self.calls_tokens[slots], self.bytes_tokens[slots])
         self.calls_tokens[slots[admitted]] -= 1
         return admitted
 

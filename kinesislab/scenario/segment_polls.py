@@ -9,9 +9,9 @@ it) must go one tick and one call at a time, because who is refused depends on w
 
 :func:`poll_refused_shards` does those shards in plain Python with the rules of
 :meth:`PollingReader.poll <kinesislab.scenario.consumers.PollingReader.poll>` -- the same
-turns (:func:`turn_order`), the same budget calls (``refill``, ``admit_call``, ``charge``) and
-the same IEEE double operations (min, max, subtraction, multiplication) -- instead of a dozen
-numpy calls per application per tick. The tests compare every frame with the tick-by-tick path.
+turns (:func:`turn_order`), the read budget's own rules (``seconds_crossed``, ``refilled_bytes``,
+``admits``) on a copy of those shards' buckets, and the same IEEE double operations (min, max,
+subtraction, multiplication) -- instead of a dozen numpy calls per application per tick. The tests compare every frame with the tick-by-tick path.
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ def poll_refused_shards(readers: list[PollingReader], plans: list[SegmentReads],
 
     ``calls[i][row]``: reader ``i``'s calls in tick ``row`` of the segment (the same on every
     shard); ``times``: the ticks' virtual times (epoch s); ``means``: mean record size
-    ``[slot, row]`` (bytes). The budget's other shards are refilled as it goes, to be overwritten
-    by their closed form. Returns the number of polling rounds after the segment.
+    ``[slot, row]`` (bytes). Only the buckets of ``slots`` move (and the budget's second: the
+    other shards are then brought to the segment's end by their closed form). Returns the number
+    of polling rounds after the segment.
     """
     first = plans[0].first_tick
     length = len(times)
@@ -53,8 +54,15 @@ def poll_refused_shards(readers: list[PollingReader], plans: list[SegmentReads],
     made = [0] * len(readers)
     refused = [0] * len(readers)
     call_rows = [c.astype(np.int64).tolist() for c in calls]
-    for row in range(length):
-        budget.refill(times[row])
+    # This segment's copy of the refused shards' buckets, refilled and admitted by the budget's rules.
+    calls_left = budget.calls_tokens[slots].tolist()
+    bytes_left = budget.bytes_tokens[slots].tolist()
+    admits = budget.admits
+    for row, now in enumerate(times.tolist()):
+        elapsed = budget.seconds_crossed(now)
+        if elapsed > 0:
+            bytes_left = budget.refilled_bytes(np.array(bytes_left), elapsed).tolist()
+            calls_left = [budget.calls_per_second] * len(slot_list)
         order = turn_order(len(readers), rounds)
         if any(call_rows[i][row] for i in order):
             rounds += 1
@@ -66,9 +74,10 @@ def poll_refused_shards(readers: list[PollingReader], plans: list[SegmentReads],
                 read = 0.0
                 refused_here = 0
                 for _ in range(tick_calls):
-                    if budget.admit_call(slot):
+                    if admits(calls_left[h], bytes_left[h]):
+                        calls_left[h] -= 1
                         count = max(min(totals[h][row] - position[h], cap[h][row]), 0.0)
-                        budget.charge(slot, count * sizes[h][row])
+                        bytes_left[h] -= count * sizes[h][row]
                         position[h] += count
                         read += count
                         made[i] += 1
@@ -79,6 +88,8 @@ def poll_refused_shards(readers: list[PollingReader], plans: list[SegmentReads],
                 plan.after[slot, row] = position[h]
                 plan.throttled[slot, row] = refused_here
                 refused[i] += refused_here
+    budget.calls_tokens[slots] = calls_left
+    budget.bytes_tokens[slots] = bytes_left
     for reader, position, calls_made, calls_refused in zip(readers, positions, made, refused):
         reader.positions[slots] = position
         reader.calls_made += calls_made

@@ -6,7 +6,7 @@ solves producers that never retry. Tick by tick, though, the runner's numpy path
 (:meth:`~kinesislab.scenario.runner.Runner._write_layers`) spends about 60 numpy calls per
 tick on arrays of a few shards, and on a lesson-sized stream (8 shards) each call costs more
 than the arithmetic inside it. :func:`write_segment` runs the very same rules -- the write
-budget's refill and :meth:`~kinesislab.engine.throughput.WriteBudget.take_layers`,
+budget's refill (its own ``seconds_crossed`` and ``refilled_*``) and :meth:`~kinesislab.engine.throughput.WriteBudget.take_layers`,
 :meth:`~kinesislab.scenario.producers.ProducerState.attempts_due`, ``settle`` and
 ``_enqueue_rows`` -- on Python floats, touching only the shards and attempts that hold records,
 and books the segment's metrics afterwards in a few array operations.
@@ -170,9 +170,6 @@ def write_segment(producers: list[ProducerState], budget: WriteBudget, slots: in
     queues = [None if isinstance(state.spec.retry, NoRetry) else _Retrying(state, slots) for state in producers]
     records_tokens = budget.records_tokens[:slots].tolist()
     bytes_tokens = budget.bytes_tokens[:slots].tolist()
-    second = budget.second
-    records_rate, bytes_rate = budget.records_per_second, budget.bytes_per_second
-    records_capacity, bytes_capacity = budget.records_capacity, budget.bytes_capacity
     accepted_layers = np.zeros((length, count, slots))
     attempts = np.zeros((length, slots))
     offered_bytes = np.zeros((length, slots))
@@ -183,16 +180,11 @@ def write_segment(producers: list[ProducerState], budget: WriteBudget, slots: in
     floor = math.floor
     for row, now in enumerate(times.tolist()):
         tick = first_tick + row
-        # WriteBudget.refill: one second of rate per whole second crossed, capped.
-        whole = floor(now)
-        if second is None:
-            second = whole
-        elif whole > second:
-            elapsed = whole - second
-            second = whole
-            records_gain, bytes_gain = elapsed * records_rate, elapsed * bytes_rate
-            records_tokens = [min(tokens + records_gain, records_capacity) for tokens in records_tokens]
-            bytes_tokens = [min(tokens + bytes_gain, bytes_capacity) for tokens in bytes_tokens]
+        # WriteBudget.refill, on this segment's copy of the buckets.
+        elapsed = budget.seconds_crossed(now)
+        if elapsed > 0:
+            records_tokens = budget.refilled_records(np.array(records_tokens), elapsed).tolist()
+            bytes_tokens = budget.refilled_bytes(np.array(bytes_tokens), elapsed).tolist()
         # attempts_due: retries whose time has come (the level), and the new records.
         waiting_records = []
         for queue in queues:
@@ -271,5 +263,4 @@ def write_segment(producers: list[ProducerState], budget: WriteBudget, slots: in
         state.next_tick = first_tick + length
     budget.records_tokens[:slots] = records_tokens
     budget.bytes_tokens[:slots] = bytes_tokens
-    budget.second = second
     return SegmentWrites(accepted_layers, attempts, offered_bytes, retried, dropped, buffered)
