@@ -80,9 +80,7 @@ class CapstoneDashboard(Dashboard):
                                    max_labels=20)
         self.lag = LagPanel(live.axes[1, 0], max_consumers=max(3, self.brief.consumers), title="Consumer lag")
         self.cost = CostPanel(live.axes[1, 1])
-        # The load and lag axes rescale with the shard count. (The writes panel keeps matplotlib's
-        # density: its "17.5 k" at 16 shards is the layout tests' widest-label case.)
-        for panel in (self.load, self.lag):
+        for panel in (self.throughput, self.load, self.lag):   # their scales follow the shard count
             few_y_ticks(panel.ax)
         controls = {
             "shards": c.int_slider("shards (provisioned)", shards, 1, 40),
