@@ -58,6 +58,9 @@ def poll_refused_shards(readers: list[PollingReader], plans: list[SegmentReads],
     calls_left = budget.calls_tokens[slots].tolist()
     bytes_left = budget.bytes_tokens[slots].tolist()
     admits = budget.admits
+    # Per reader and refused shard, the segment's rows of starts, counts, ends and refusals,
+    # written into the plans at the end (a numpy item assignment per value costs more).
+    rows = [[([0.0] * length, [0.0] * length, [0.0] * length, [0] * length) for _ in slot_list] for _ in readers]
     for row, now in enumerate(times.tolist()):
         elapsed = budget.seconds_crossed(now)
         if elapsed > 0:
@@ -68,8 +71,8 @@ def poll_refused_shards(readers: list[PollingReader], plans: list[SegmentReads],
             rounds += 1
         for i in order:
             tick_calls = call_rows[i][row]
-            plan, position, cap = plans[i], positions[i], per_call[i]
-            for h, slot in enumerate(slot_list):
+            position, cap, reader_rows = positions[i], per_call[i], rows[i]
+            for h in range(len(slot_list)):
                 start = position[h]
                 read = 0.0
                 refused_here = 0
@@ -83,13 +86,19 @@ def poll_refused_shards(readers: list[PollingReader], plans: list[SegmentReads],
                         made[i] += 1
                     else:
                         refused_here += 1
-                plan.starts[slot, row] = start
-                plan.counts[slot, row] = read
-                plan.after[slot, row] = position[h]
-                plan.throttled[slot, row] = refused_here
+                starts, counts, ends, refusals = reader_rows[h]
+                starts[row] = start
+                counts[row] = read
+                ends[row] = position[h]
+                refusals[row] = refused_here
                 refused[i] += refused_here
     budget.calls_tokens[slots] = calls_left
     budget.bytes_tokens[slots] = bytes_left
+    for plan, reader_rows in zip(plans, rows):
+        plan.starts[slots] = [starts for starts, _, _, _ in reader_rows]
+        plan.counts[slots] = [counts for _, counts, _, _ in reader_rows]
+        plan.after[slots] = [ends for _, _, ends, _ in reader_rows]
+        plan.throttled[slots] = [refusals for _, _, _, refusals in reader_rows]
     for reader, position, calls_made, calls_refused in zip(readers, positions, made, refused):
         reader.positions[slots] = position
         reader.calls_made += calls_made
