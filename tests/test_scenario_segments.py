@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from kinesislab.scenario import (Constant, EnhancedFanOutConsumer, ExponentialBackoff, FirehoseConsumer, FixedRetry,
-                                 FixedSize, HotKey, KclConsumer, NoRetry, PollingConsumer, Producer, Scenario, Step,
-                                 StreamSpec, UniformKeys, UniformSize, ZipfKeys)
+from kinesislab.scenario import (Constant, EnhancedFanOutConsumer, ExplicitHashKeys, ExponentialBackoff, FirehoseConsumer,
+                                 FixedRetry, FixedSize, HotKey, KclConsumer, NoRetry, PollingConsumer, Producer,
+                                 Scenario, Step, StreamSpec, UniformKeys, UniformSize, ZipfKeys)
 from kinesislab.scenario.model import MergeShards, SplitShard, SwitchMode, UpdateShardCount
 from kinesislab.scenario.runner import Runner
 
@@ -201,3 +201,37 @@ def test_on_demand_writes_go_by_segment_up_to_each_maturing_peak_and_agree(retry
     assert fast_runner.paths["segment_writes"] == segments
     assert fast.stream["OpenShardCount"].iloc[-1] > fast.stream["OpenShardCount"].iloc[0]
     assert fast.lineage["ParentShardId"].notna().any()
+
+
+@pytest.mark.parametrize("delay", [30.0, 120.0])
+def test_peaks_that_mature_sooner_than_a_segment_lasts_end_on_demand_segments_in_time(delay):
+    # With a shorter scale-up delay (a limit a stream may set), a peak set inside a segment would
+    # mature inside it: segments are cut at the delay, and the stream grows when the reference does.
+    scenario = Scenario(
+        stream=StreamSpec(mode="ON_DEMAND", limits={"on_demand_scale_up_seconds": delay}),
+        producers=[Producer(traffic=Step(1500, 9000, 200), record_size=FixedSize(300),
+                            keys=HotKey(share=0.3, count=300), retry=NoRetry())],
+        consumers=[PollingConsumer(name="app")],
+        duration=700)
+    paths = _same(scenario, seed=3)
+    assert paths["segment_writes"] >= 700 // delay
+
+
+def test_a_scaler_replaced_by_mode_switches_grows_nothing():
+    # ON_DEMAND -> PROVISIONED -> ON_DEMAND: the first scaler's peak (seen at 100 s) would mature at
+    # 1,001 s; the stream's new scaler starts afresh, so only its own peaks grow the stream.
+    quarter = 2**128 // 4
+    scenario = Scenario(
+        stream=StreamSpec(mode="ON_DEMAND"),
+        producers=[Producer(name="a", traffic=Step(1500, 9000, 100), record_size=FixedSize(300),
+                            keys=ExplicitHashKeys((quarter // 2,)), retry=NoRetry()),
+                   Producer(name="b", traffic=Step(0, 3000, 950), record_size=FixedSize(1000),
+                            keys=ExplicitHashKeys((3 * quarter + quarter // 2,)), retry=NoRetry())],
+        consumers=[PollingConsumer(name="app")],
+        events=[SwitchMode(at=200, mode="PROVISIONED"), SwitchMode(at=300, mode="ON_DEMAND")],
+        duration=1300)
+    fast_runner = CountingRunner(scenario, 3)
+    fast = fast_runner.run(False)
+    assert_same_run(fast, TickByTickRunner(scenario, 3, "counts").run(False))
+    grew = fast.stream["OpenShardCount"].diff() > 0
+    assert not grew[fast.stream.index < 1206].any() and grew.any()   # 900 s after 305 s, its first peak

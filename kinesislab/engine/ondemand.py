@@ -54,6 +54,8 @@ class OnDemandScaler:
         self.stream.env.clock.schedule(second + 1 + delay, self._mature, priority=-1)
 
     def _mature(self) -> None:
+        if self.stream.scaler is not self:
+            return  # the stream left on-demand mode since: a later scaler starts afresh (CHOSEN)
         now = self.stream.env.clock.time
         delay = self.stream.env.limits.on_demand_scale_up_seconds
         while self._pending and self._pending[0][0] + 1 + delay <= now + 1e-9:

@@ -38,7 +38,7 @@ from kinesislab.scenario.consumers import (FanOutReader, FirehoseReader, KclRead
 from kinesislab.scenario.keys import shard_shares
 from kinesislab.scenario.producers import ProducerState
 from kinesislab.scenario.results import Results, TickRecorder
-from kinesislab.scenario.segment_polls import poll_refused_shards, turn_order
+from kinesislab.scenario.segment_polls import poll_refused_shards, polling_rounds, turn_order
 from kinesislab.scenario.segment_writes import MAX_SLOTS as SEGMENT_WRITES_MAX_SLOTS
 from kinesislab.scenario.segment_writes import write_segment
 from kinesislab.scenario.shard_log import ShardLog
@@ -330,11 +330,15 @@ class Runner:
     def _before_capacity_grows(self, first: int, end: int) -> int:
         """The end of an on-demand segment of writes from tick ``first`` (at most ``end``): before
         the tick whose clock step lets a peak mature, because growing splits the shards busiest
-        by the demand seen up to then, which a segment counts only afterwards."""
+        by the demand seen up to then, which a segment counts only afterwards. That covers peaks
+        already waiting and any the segment itself sets (they mature ``on_demand_scale_up_seconds``
+        after their second)."""
+        # Tick first + k steps the clock from now + k to now + k + 1 (one-second ticks): a peak
+        # in the segment's first second matures at now + 1 + delay, so k < delay.
+        end = min(end, first + math.ceil(self.stream.env.limits.on_demand_scale_up_seconds))
         due = self.stream.scaler.next_growth_time()
         if due is None:
             return end
-        # Tick first + k steps the clock from now + k to now + k + 1 (one-second ticks).
         return min(end, first + max(0, math.ceil(due - 1 - self.sim.clock.time)))
 
     def _advance_segment(self, first: int, end: int) -> int:
@@ -707,10 +711,7 @@ class Runner:
                 refused, self.log, budget, times, means, self._poll_rounds, limits.get_records_max_bytes,
                 limits.get_records_max_records)
         else:
-            any_calls = np.zeros(end - first, dtype=bool)
-            for _, _, _, per_tick in plans.values():
-                any_calls |= per_tick > 0
-            self._poll_rounds += int(any_calls.sum())
+            self._poll_rounds += int(polling_rounds([per_tick for *_, per_tick in plans.values()]).sum())
         budget.adopt_schedule(fit, fit.fits)
         for index, (reader, plan, plan_calls, per_tick) in plans.items():
             reader.commit(plan)
