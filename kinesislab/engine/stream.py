@@ -266,7 +266,6 @@ class Stream:
             self._demand_second = second
             self._tally_demand(size, records, enumerate(row))
             self._close_demand_second()
-        self._roll_scheduled = seconds[-1] if seconds else self._roll_scheduled
         self._demand_second = math.floor(self.env.clock.time)
 
     def _schedule_roll(self) -> None:

@@ -33,16 +33,21 @@ class _PerSecondBudget:
 
     def seconds_crossed(self, now: float) -> int:
         """Whole-second boundaries crossed since the last call (0 on the first call); the budget
-        then counts from ``now``'s second. Callers that refill buckets themselves (the runner's
-        plain-Python segments) use this and the ``refilled_*`` rules."""
-        second = math.floor(now)
-        if self.second is None:
-            self.second = second
-            return 0
-        elapsed = second - self.second
-        if elapsed > 0:
-            self.second = second
+        then counts from ``now``'s second."""
+        self.second, elapsed = self.seconds_after(self.second, now)
         return elapsed
+
+    @staticmethod
+    def seconds_after(second: int | None, now: float) -> tuple[int, int]:
+        """(the second to count from after ``now``, whole-second boundaries crossed since
+        ``second``): the rule of :meth:`seconds_crossed` without changing the budget, for callers
+        that refill a copy of its buckets (the runner's plain-Python segments) and commit it,
+        second included, only once done."""
+        whole = math.floor(now)
+        if second is None:
+            return whole, 0
+        elapsed = whole - second
+        return (whole if elapsed > 0 else second), elapsed
 
 
 class WriteBudget(_PerSecondBudget):
@@ -230,19 +235,6 @@ class ReadBudget(_PerSecondBudget):
     def charge_many(self, slots: np.ndarray, size_bytes: np.ndarray) -> None:
         """Vectorised :meth:`charge` over distinct ``slots``."""
         self.bytes_tokens[slots] -= size_bytes
-
-    def try_schedule(self, times: np.ndarray, calls: np.ndarray, size_bytes: np.ndarray) -> bool:
-        """Admit a whole schedule of calls at once, if every one of them would be admitted: then
-        the budget moves to the end of the schedule and this returns True; otherwise nothing
-        changes, it returns False, and the caller makes the calls one by one with
-        :meth:`admit_calls`. See :meth:`fit_schedule` for the arguments."""
-        fit = self.fit_schedule(times, calls, size_bytes)
-        if fit is None:
-            return True
-        if not fit.fits.all():
-            return False
-        self.adopt_schedule(fit, fit.fits)
-        return True
 
     def fit_schedule(self, times: np.ndarray, calls: np.ndarray, size_bytes: np.ndarray) -> "ScheduleFit | None":
         """Which shards would admit every call of a schedule, and where their buckets would end;

@@ -9,7 +9,7 @@ it) must go one tick and one call at a time, because who is refused depends on w
 
 :func:`poll_refused_shards` does those shards in plain Python with the rules of
 :meth:`PollingReader.poll <kinesislab.scenario.consumers.PollingReader.poll>` -- the same
-turns (:func:`turn_order`), the read budget's own rules (``seconds_crossed``, ``refilled_bytes``,
+turns (:func:`turn_order`), the read budget's own rules (``seconds_after``, ``refilled_bytes``,
 ``admits``) on a copy of those shards' buckets, and the same IEEE double operations (min, max,
 subtraction, multiplication) -- instead of a dozen numpy calls per application per tick. The tests compare every frame with the tick-by-tick path.
 """
@@ -29,6 +29,12 @@ def turn_order(readers: int, rounds: int) -> list[int]:
     ``readers`` applications (positions in the runner's polling list) after ``rounds`` rounds."""
     shift = rounds % readers
     return list(range(shift, readers)) + list(range(shift))
+
+
+def polling_rounds(calls: list[np.ndarray]) -> np.ndarray:
+    """Per tick, whether it is a round of polls: some application calls in it (``calls[i][row]``:
+    application ``i``'s calls in tick ``row``). :func:`turn_order` moves on once per round."""
+    return np.logical_or.reduce([np.asarray(c) > 0 for c in calls])
 
 
 def poll_refused_shards(readers: list[PollingReader], plans: list[SegmentReads], calls: list[np.ndarray],
@@ -54,21 +60,22 @@ def poll_refused_shards(readers: list[PollingReader], plans: list[SegmentReads],
     made = [0] * len(readers)
     refused = [0] * len(readers)
     call_rows = [c.astype(np.int64).tolist() for c in calls]
+    is_round = polling_rounds(calls).tolist()
     # This segment's copy of the refused shards' buckets, refilled and admitted by the budget's rules.
     calls_left = budget.calls_tokens[slots].tolist()
     bytes_left = budget.bytes_tokens[slots].tolist()
+    second = budget.second
     admits = budget.admits
     # Per reader and refused shard, the segment's rows of starts, counts, ends and refusals,
     # written into the plans at the end (a numpy item assignment per value costs more).
     rows = [[([0.0] * length, [0.0] * length, [0.0] * length, [0] * length) for _ in slot_list] for _ in readers]
     for row, now in enumerate(times.tolist()):
-        elapsed = budget.seconds_crossed(now)
+        second, elapsed = budget.seconds_after(second, now)
         if elapsed > 0:
             bytes_left = budget.refilled_bytes(np.array(bytes_left), elapsed).tolist()
             calls_left = [budget.calls_per_second] * len(slot_list)
         order = turn_order(len(readers), rounds)
-        if any(call_rows[i][row] for i in order):
-            rounds += 1
+        rounds += is_round[row]
         for i in order:
             tick_calls = call_rows[i][row]
             position, cap, reader_rows = positions[i], per_call[i], rows[i]
@@ -94,6 +101,7 @@ def poll_refused_shards(readers: list[PollingReader], plans: list[SegmentReads],
                 refused[i] += refused_here
     budget.calls_tokens[slots] = calls_left
     budget.bytes_tokens[slots] = bytes_left
+    budget.second = second
     for plan, reader_rows in zip(plans, rows):
         plan.starts[slots] = [starts for starts, _, _, _ in reader_rows]
         plan.counts[slots] = [counts for _, counts, _, _ in reader_rows]

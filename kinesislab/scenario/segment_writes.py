@@ -6,7 +6,7 @@ solves producers that never retry. Tick by tick, though, the runner's numpy path
 (:meth:`~kinesislab.scenario.runner.Runner._write_layers`) spends about 60 numpy calls per
 tick on arrays of a few shards, and on a lesson-sized stream (8 shards) each call costs more
 than the arithmetic inside it. :func:`write_segment` runs the very same rules -- the write
-budget's refill (its own ``seconds_crossed`` and ``refilled_*``) and :meth:`~kinesislab.engine.throughput.WriteBudget.take_layers`,
+budget's refill (its own ``seconds_after`` and ``refilled_*``) and :meth:`~kinesislab.engine.throughput.WriteBudget.take_layers`,
 :meth:`~kinesislab.scenario.producers.ProducerState.attempts_due`, ``settle`` and
 ``_enqueue_rows`` -- on Python floats, touching only the shards and attempts that hold records,
 and books the segment's metrics afterwards in a few array operations.
@@ -170,6 +170,7 @@ def write_segment(producers: list[ProducerState], budget: WriteBudget, slots: in
     queues = [None if isinstance(state.spec.retry, NoRetry) else _Retrying(state, slots) for state in producers]
     records_tokens = budget.records_tokens[:slots].tolist()
     bytes_tokens = budget.bytes_tokens[:slots].tolist()
+    second = budget.second
     accepted_layers = np.zeros((length, count, slots))
     attempts = np.zeros((length, slots))
     offered_bytes = np.zeros((length, slots))
@@ -181,7 +182,7 @@ def write_segment(producers: list[ProducerState], budget: WriteBudget, slots: in
     for row, now in enumerate(times.tolist()):
         tick = first_tick + row
         # WriteBudget.refill, on this segment's copy of the buckets.
-        elapsed = budget.seconds_crossed(now)
+        second, elapsed = budget.seconds_after(second, now)
         if elapsed > 0:
             records_tokens = budget.refilled_records(np.array(records_tokens), elapsed).tolist()
             bytes_tokens = budget.refilled_bytes(np.array(bytes_tokens), elapsed).tolist()
@@ -263,4 +264,5 @@ def write_segment(producers: list[ProducerState], budget: WriteBudget, slots: in
         state.next_tick = first_tick + length
     budget.records_tokens[:slots] = records_tokens
     budget.bytes_tokens[:slots] = bytes_tokens
+    budget.second = second
     return SegmentWrites(accepted_layers, attempts, offered_bytes, retried, dropped, buffered)
