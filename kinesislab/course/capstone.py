@@ -32,8 +32,8 @@ import pandas as pd
 from kinesislab.pricing import total
 from kinesislab.scenario import (Burst, EnhancedFanOutConsumer, ExponentialBackoff, FixedSize, HotKey,
                                  PollingConsumer, Producer, SaltedKeys, Scenario, StreamSpec)
+from kinesislab.scenario.checks import capacity_modes
 
-MODES = ("PROVISIONED", "ON_DEMAND")
 CONSUMER_KINDS = ("polling", "enhanced fan-out")
 TARGETS = ("throttling", "lag", "cost")
 KEY_BYTES = 16
@@ -182,8 +182,8 @@ def _fmt(value: float, unit: str, goal: bool = False) -> str:
 
 def validate(design: Design) -> Design:
     """Check a design's values; raises ValueError with a sentence a learner understands."""
-    if design.mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, not {design.mode!r}")
+    if design.mode not in capacity_modes():
+        raise ValueError(f"mode must be one of {capacity_modes()}, not {design.mode!r}")
     if design.consumer_kind not in CONSUMER_KINDS:
         raise ValueError(f"consumer_kind must be one of {CONSUMER_KINDS}, not {design.consumer_kind!r}")
     if design.mode == "PROVISIONED" and not 1 <= int(design.shards) <= 200:

@@ -19,22 +19,19 @@ from functools import lru_cache
 
 from kinesislab.limits import Limits
 
-_SERVICE_LIMITS = Limits()
+#: The service's limits as the engine has them (a stream's own overrides aside).
+SERVICE_LIMITS = Limits()
 #: GetRecords ``Limit``: 1 .. this many records per call.
-GET_RECORDS_MAX_LIMIT = _SERVICE_LIMITS.get_records_max_records
+GET_RECORDS_MAX_LIMIT = SERVICE_LIMITS.get_records_max_records
 #: PutRecords takes 1 .. this many entries (and so does the KPL's CollectionMaxCount).
-PUT_RECORDS_MAX_ENTRIES = _SERVICE_LIMITS.put_records_max_entries
+PUT_RECORDS_MAX_ENTRIES = SERVICE_LIMITS.put_records_max_entries
 
 #: KPL AggregationMaxSize minimum (KPL KinesisProducerConfiguration: 64 .. 1048576 bytes).
 KPL_MIN_AGGREGATION_MAX_SIZE = 64
 #: KPL RecordTtl minimum: 100 ms.
 KPL_MIN_RECORD_TTL_SECONDS = 0.1
-#: Capacity modes (facts §5: StreamModeDetails.StreamMode).
-MODES = ("PROVISIONED", "ON_DEMAND")
 #: Where the simulated consumers may start reading.
 STARTS = ("TRIM_HORIZON", "LATEST")
-#: Stream and consumer names: 1..128 of [a-zA-Z0-9_.-] (BC-K StreamName / ConsumerName).
-NAME_PATTERN = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
 REGION_PATTERN = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 
 
@@ -121,7 +118,34 @@ def check_traffic(owner, name: str = "traffic") -> None:
 
 
 def check_consumer_name(owner) -> None:
-    check_text(owner, "name", NAME_PATTERN, "1 to 128 characters of letters, digits, '_', '.' and '-'")
+    check_service_name(owner, "name", "ConsumerName")
+
+
+def check_service_name(owner, name: str, shape: str) -> None:
+    """``owner.name`` is a valid ``shape`` (StreamName, ConsumerName) of the Kinesis API: its
+    length and pattern as the botocore model gives them."""
+    low, high, pattern = _name_rule(shape)
+    value = getattr(owner, name)
+    if not (isinstance(value, str) and low <= len(value) <= high and re.fullmatch(pattern, value)):
+        fail(owner, name, value, f"{low} to {high} characters matching {pattern}")
+
+
+@lru_cache(maxsize=None)
+def _name_rule(shape: str) -> tuple[int, int, str]:
+    metadata = _kinesis_shape(shape).metadata
+    return metadata["min"], metadata["max"], metadata["pattern"]
+
+
+@lru_cache(maxsize=None)
+def capacity_modes() -> tuple[str, ...]:
+    """The capacity modes a stream may have (the botocore model's StreamModeDetails.StreamMode)."""
+    return tuple(_kinesis_shape("StreamModeDetails").members["StreamMode"].enum)
+
+
+def _kinesis_shape(name: str):
+    from kinesislab.api.service_model import service_model  # late: botocore's model loads once, when needed
+
+    return service_model("kinesis").shape_for(name)
 
 
 def check_at(owner) -> None:
@@ -143,6 +167,4 @@ def check_order(owner, low: str, high: str, blame: str = "high") -> None:
 @lru_cache(maxsize=None)
 def partition_key_max_characters() -> int:
     """A partition key is 1 .. this many Unicode characters (the botocore model's PartitionKey)."""
-    from kinesislab.api.service_model import service_model  # late: botocore's model loads once, when needed
-
-    return int(service_model("kinesis").shape_for("PartitionKey").metadata["max"])
+    return int(_kinesis_shape("PartitionKey").metadata["max"])

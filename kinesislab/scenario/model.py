@@ -16,9 +16,10 @@ import numpy as np
 from kinesislab.engine.hashing import MAX_HASH_KEY
 from kinesislab.limits import Limits, limits_for_region
 from kinesislab.scenario.checks import (
-    GET_RECORDS_MAX_LIMIT, KPL_MIN_AGGREGATION_MAX_SIZE, KPL_MIN_RECORD_TTL_SECONDS, MODES, PUT_RECORDS_MAX_ENTRIES,
-    STARTS, NAME_PATTERN, REGION_PATTERN, check_at, check_choice, check_consumer_name, check_kind, check_order,
-    check_real, check_text, check_traffic, check_whole, fail, is_real, partition_key_max_characters)
+    GET_RECORDS_MAX_LIMIT, KPL_MIN_AGGREGATION_MAX_SIZE, KPL_MIN_RECORD_TTL_SECONDS, PUT_RECORDS_MAX_ENTRIES,
+    REGION_PATTERN, SERVICE_LIMITS, STARTS, capacity_modes, check_at, check_choice, check_consumer_name, check_kind,
+    check_order, check_real, check_service_name, check_text, check_traffic, check_whole, fail, is_real,
+    partition_key_max_characters)
 
 # ----------------------------------------------------------------------------- traffic shapes
 
@@ -428,8 +429,10 @@ class FirehoseConsumer:
     def __post_init__(self) -> None:
         check_consumer_name(self)
         # S3 buffering hints (facts §10): SizeInMBs 1..128, IntervalInSeconds 0..900.
-        check_real(self, "size_mib", minimum=1, maximum=128, unit="MiB")
-        check_real(self, "interval_seconds", minimum=0, maximum=900, unit="seconds")
+        check_real(self, "size_mib", minimum=SERVICE_LIMITS.firehose_buffer_min_mib,
+                   maximum=SERVICE_LIMITS.firehose_buffer_max_mib, unit="MiB")
+        check_real(self, "interval_seconds", minimum=SERVICE_LIMITS.firehose_buffer_min_seconds,
+                   maximum=SERVICE_LIMITS.firehose_buffer_max_seconds, unit="seconds")
         check_real(self, "poll_interval", above=0, unit="seconds")
         check_whole(self, "limit", minimum=1, maximum=GET_RECORDS_MAX_LIMIT, unit="records")
         check_choice(self, "start", STARTS)
@@ -492,7 +495,7 @@ class SwitchMode:
 
     def __post_init__(self) -> None:
         check_at(self)
-        check_choice(self, "mode", MODES)
+        check_choice(self, "mode", capacity_modes())
 
 
 @dataclass(frozen=True)
@@ -552,8 +555,8 @@ class StreamSpec:
     retention_hours: int = 24
 
     def __post_init__(self) -> None:
-        check_text(self, "name", NAME_PATTERN, "1 to 128 characters of letters, digits, '_', '.' and '-'")
-        check_choice(self, "mode", MODES)
+        check_service_name(self, "name", "StreamName")
+        check_choice(self, "mode", capacity_modes())
         # An on-demand stream picks its own shards and ignores this field (it may be 0 there).
         check_whole(self, "shards", minimum=1 if self.mode == "PROVISIONED" else 0)
         check_text(self, "region", REGION_PATTERN, "a Region name such as 'us-east-1'")
