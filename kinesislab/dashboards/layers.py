@@ -277,14 +277,10 @@ MAX_MERGED_TICKS = 40
 
 
 def _line_style(line) -> tuple:
-    """What a tick's line is drawn with, apart from where (compared between the ticks of one axis;
-    private attributes, as reading them through getters costs more than the drawing saved)."""
-    marker = line._marker
-    return (line._visible, line._transform, line._color, line._alpha, line._linewidth, line._linestyle,
-            line._dash_pattern, marker.get_marker() if marker is not None else None, line._markersize,
-            line._markeredgewidth, line._markeredgecolor, line._markerfacecolor, line.clipbox, line._clippath,
-            line._clipon, line._antialiased, line._snap, line._sketch, line._path_effects, line._drawstyle,
-            line._gid, line._url, line._rasterized)
+    """What a tick's line is drawn with, apart from where (compared between the ticks of one axis):
+    its :func:`line_look` and what decides where and how its pixels land."""
+    return line_look(line) + (line._transform, line.clipbox, line._clippath, line._clipon, line._snap, line._sketch,
+                              line._path_effects, line._gid, line._url, line._rasterized)
 
 
 def _merge_lines(lines: list, renderer) -> None:

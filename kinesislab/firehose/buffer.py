@@ -67,12 +67,13 @@ class TimedBuffer(Generic[T]):
         self.clock.schedule(self.opened_at + self.interval_seconds, lambda: self._interval_due(generation))
 
     # ------------------------------------------------------------------ adding
-    def add(self, item: T, size_bytes: int) -> None:
-        """Buffer one item of ``size_bytes``; flushes now if the buffer reached its size."""
+    def add(self, item: T, size_bytes: int, records: int = 1) -> None:
+        """Buffer one item of ``size_bytes`` standing for ``records`` records; flushes now if the
+        buffer reached its size."""
         if not self.records:
             self._open()
         self.items.append(item)
-        self.records += 1
+        self.records += records
         self.buffered_bytes += size_bytes
         if self.fills(self.buffered_bytes):
             self._flush("size")

@@ -290,10 +290,6 @@ class DeliveryStream:
         """:meth:`accept` for several Direct PUT records arriving now, in order: the same records,
         totals, buffers and deliveries as one call each. Consecutive equal payloads are booked
         together (:meth:`accept_copies`)."""
-        if self._transform_buffer is not None:
-            for data in payloads:
-                self.accept(data)
-            return
         for data, count in _payload_runs(payloads):
             self.accept_copies(data, count)
 

@@ -447,7 +447,7 @@ class FirehoseReader(PollingReader):
         while records > 0:
             room = self.buffer.size_bytes - self.buffer.buffered_bytes
             fits = max(1, min(records, math.ceil(room / mean)))
-            self.buffer.add((fits, fits * mean, arrival), int(round(fits * mean)))
+            self.buffer.add((fits, fits * mean, arrival), int(round(fits * mean)), records=fits)
             records -= fits
 
     def _delivered(self, items: list, trigger: str) -> None:
