@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 
 import numpy as np
@@ -47,6 +48,16 @@ class Simulator:
         self.deleted_streams: list[Stream] = []
         self._clients: dict[str, object] = {}
         self.endpoint = None
+
+    def __deepcopy__(self, memo: dict) -> "Simulator":
+        """An independent simulator in the same state (streams, records, clock, queued callbacks,
+        random stream), with clients of its own, made when asked for: a boto3-shaped client holds
+        botocore objects that do not copy."""
+        copied = object.__new__(type(self))
+        memo[id(self)] = copied
+        for name, value in vars(self).items():
+            setattr(copied, name, {} if name == "_clients" else copy.deepcopy(value, memo))
+        return copied
 
     # ------------------------------------------------------------------ time
     @property

@@ -361,3 +361,23 @@ def test_waiter_gives_up_after_max_attempts(sim, kinesis):
     assert sim.now == START + timedelta(seconds=10 * 17)  # 18 attempts, 17 delays
     with pytest.raises(ValueError):
         kinesis.get_waiter("no_such_waiter")
+
+
+def test_a_copied_simulator_goes_on_on_its_own():
+    import copy
+
+    sim = kinesislab.Simulator(seed=3)
+    kinesis = sim.client("kinesis")
+    kinesis.create_stream(StreamName="s", ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName="s")
+    kinesis.put_record(StreamName="s", Data=b"before", PartitionKey="k")
+    twin = copy.deepcopy(sim)
+    twin_kinesis = twin.client("kinesis")
+    assert twin_kinesis is not kinesis and twin.clock.time == sim.clock.time
+    twin_kinesis.put_record(StreamName="s", Data=b"only in the copy", PartitionKey="k")
+    twin.advance(60)
+    for client, expected in ((kinesis, [b"before"]), (twin_kinesis, [b"before", b"only in the copy"])):
+        iterator = client.get_shard_iterator(StreamName="s", ShardId="shardId-000000000000",
+                                             ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        assert [r["Data"] for r in client.get_records(ShardIterator=iterator)["Records"]] == expected
+    assert twin.clock.time == sim.clock.time + 60

@@ -111,8 +111,6 @@ def _template() -> tuple[kinesislab.Simulator, np.ndarray, list[list]]:
     sim.client("kinesis").increase_stream_retention_period(StreamName="history",
                                                            RetentionPeriodHours=sim.limits.max_retention_hours)
     written = write_history(sim, "history")
-    # The clients are built on demand; a copy builds its own rather than sharing the template's.
-    sim._clients.clear()
     return sim, written, _scalar_lists(sim)
 
 
