@@ -253,18 +253,19 @@ class Stream:
         """Whether every second's demand so far has reached the scaler (no tally open)."""
         return not (self._demand_bytes or self._demand_records or self._shard_demand_bytes)
 
-    def count_past_demand(self, seconds: list[int], offered_bytes: list[float], offered_records: list[float],
+    def count_past_demand(self, seconds: list[int], offered_records: list[float],
                           bytes_by_slot: list[list[float]]) -> None:
         """:meth:`count_demand` for whole seconds that have already passed, one entry per second
-        (in order; bytes, records, and bytes per shard slot): the scenario runner solves a
+        (in order; records, and bytes per shard slot): the scenario runner solves a
         segment's writes after moving the clock over it. The tallies close as each second's
         roll would have closed them; it is exact only if no tally was open (:meth:`demand_settled`)
         and nothing on the clock read demand meanwhile (no on-demand capacity matured)."""
         if not self.demand_settled():
             raise RuntimeError("a demand tally is open: count the demand as it happens")
-        for second, size, records, row in zip(seconds, offered_bytes, offered_records, bytes_by_slot):
+        for second, records, row in zip(seconds, offered_records, bytes_by_slot):
             self._demand_second = second
-            self._tally_demand(size, records, enumerate(row))
+            # Whole bytes: their sum is exact in any order.
+            self._tally_demand(float(sum(row)), records, enumerate(row))
             self._close_demand_second()
         self._demand_second = math.floor(self.env.clock.time)
 

@@ -393,8 +393,7 @@ class Runner:
         done = write_segment(self.producers, self.stream.write_budget, slots, first, times, new,
                              self._layer_sizes.tolist())
         if self.stream.scaler is not None:
-            self.stream.count_past_demand([math.floor(t) for t in times.tolist()],
-                                          done.offered_bytes.sum(axis=1).tolist(), done.attempts.sum(axis=1).tolist(),
+            self.stream.count_past_demand([math.floor(t) for t in times.tolist()], done.attempts.sum(axis=1).tolist(),
                                           done.offered_bytes.tolist())
         self._book_segment_writes(first, times, done.accepted_layers, new.sum(axis=(1, 2)), done.retried,
                                   done.dropped, done.buffered, done.attempts)
@@ -679,7 +678,8 @@ class Runner:
                 type(r) is not PollingReader and not (isinstance(r, FirehoseReader) and r.own_clock) for r in readers):
             return None  # KCL leases, and Firehose buffers on the simulator's clock, move tick by tick
         limits = self.sim.limits
-        plans, calls, read_bytes = {}, 0.0, 0.0
+        plans, per_ticks, calls, read_bytes = {}, [], 0.0, 0.0
+        steps = np.arange(end - first)
         for index, reader in zip(polling, readers):
             per_tick = reader.calls_in_ticks(first, end)
             cap = per_tick[None, :] * reader.records_per_call(means, limits.get_records_max_bytes,
@@ -687,14 +687,14 @@ class Runner:
             plan = reader.plan(self._live, self.lineage, self.log, first, end, cap, retention_ticks)
             if plan is None:
                 return None
-            steps = np.arange(end - first)
-            readable = (steps[None, :] >= plan.unlock[:, None]) & (plan.unlock[:, None] <= end - first)
             live = np.zeros(len(plan.unlock), dtype=bool)
             live[self._live] = True
-            plan_calls = np.where(readable & live[:, None], per_tick[None, :], 0.0)
+            readable = (steps[None, :] >= plan.unlock[:, None]) & (plan.unlock[:, None] <= end - first) & live[:, None]
+            plan_calls = np.where(readable, per_tick[None, :], 0.0)
             calls = calls + plan_calls
             read_bytes = read_bytes + plan.counts * means[:len(plan.counts)]
-            plans[index] = (reader, plan, plan_calls, per_tick)
+            plans[index] = (reader, plan, plan_calls)
+            per_ticks.append(per_tick)
         budget = self.stream.read_budget
         times = self._tick_times[first:end]
         fit = budget.fit_schedule(times, np.atleast_2d(calls), np.atleast_2d(read_bytes))
@@ -704,21 +704,20 @@ class Runner:
             # all segment long by plain polling applications, and nothing expiring.
             if (end - 1 >= retention_ticks
                     or any(type(r) is not PollingReader or (plan.unlock[self._live] > 0).any()
-                           for r, plan, _, _ in plans.values())):
+                           for r, plan, _ in plans.values())):
                 return None
             self._poll_rounds = poll_refused_shards(
-                readers, [plan for _, plan, _, _ in plans.values()], [per_tick for *_, per_tick in plans.values()],
-                refused, self.log, budget, times, means, self._poll_rounds, limits.get_records_max_bytes,
-                limits.get_records_max_records)
+                readers, [plan for _, plan, _ in plans.values()], per_ticks, refused, self.log, budget, times,
+                means, self._poll_rounds, limits.get_records_max_bytes, limits.get_records_max_records)
         else:
-            self._poll_rounds += int(polling_rounds([per_tick for *_, per_tick in plans.values()]).sum())
+            self._poll_rounds += int(polling_rounds(per_ticks).sum())
         budget.adopt_schedule(fit, fit.fits)
-        for index, (reader, plan, plan_calls, per_tick) in plans.items():
+        for index, (reader, plan, plan_calls) in plans.items():
             reader.commit(plan)
             reader.calls_made += int(plan_calls[fit.fits[:len(plan_calls)]].sum())
             if isinstance(reader, FirehoseReader):
                 self._feed_planned(reader, plan, first, means)
-        return {index: plan for index, (_, plan, _, _) in plans.items()}
+        return {index: plan for index, (_, plan, _) in plans.items()}
 
     def _feed_planned(self, reader: FirehoseReader, plan: SegmentReads, first: int, means: np.ndarray) -> None:
         """Feed a Firehose reader's buffer tick by tick from its planned reads, with the numbers
